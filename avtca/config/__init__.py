@@ -1,0 +1,1 @@
+"""Typed configuration: base machinery, model config and the experiment config."""

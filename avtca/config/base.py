@@ -1,0 +1,221 @@
+"""Typed-config machinery: strict models, readable validation errors, dotted overrides."""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Strict(BaseModel):
+    """Base of every config: unknown keys are errors and validated configs are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ConfigError(ValueError):
+    """A config failed validation; `problems` holds one line per wrong key, each naming its dotted path."""
+
+    def __init__(self, problems: list[str], source: str | None = None):
+        self.problems = problems
+        self.source = source
+        where = f"{source}: " if source else ""
+        super().__init__(where + "invalid config\n  " + "\n  ".join(problems))
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    """Return ` (did you mean 'x'?)` for the nearest choice, or an empty string."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _strip_quotes(text: str) -> list[str]:
+    return [t.strip().strip("'\"") for t in text.split(",") if t.strip()]
+
+
+def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the pydantic model found by walking `loc` from `cls` (best effort)."""
+    current: Any = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            # discriminated-union member tags appear in loc, e.g. ('fusion', 'it', 'heads')
+            current = _union_member(current, part) or current
+            continue
+        current = _unwrap(field.annotation, None)
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _unwrap(annotation: Any, tag: str | None) -> Any:
+    origin = get_origin(annotation)
+    if origin is None:
+        return annotation
+    for arg in get_args(annotation):
+        inner = _unwrap(arg, tag)
+        if isinstance(inner, type) and issubclass(inner, BaseModel):
+            if tag is None or _tag_of(inner) == tag:
+                return inner
+    return annotation
+
+
+def _union_member(annotation: Any, tag: str) -> Any:
+    for arg in get_args(annotation) or ():
+        inner = _unwrap(arg, tag)
+        if isinstance(inner, type) and issubclass(inner, BaseModel) and _tag_of(inner) == tag:
+            return inner
+    return None
+
+
+def _tag_of(cls: type[BaseModel]) -> str | None:
+    field = cls.model_fields.get("kind")
+    return field.default if field is not None else None
+
+
+def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
+    """Turn pydantic's errors into lines like `model.fusion.kind: 'x' is not one of a, b (did you mean 'a'?)`."""
+    lines = []
+    for e in err.errors():
+        loc = tuple(e["loc"])
+        kind, ctx, value = e["type"], e.get("ctx", {}), e.get("input")
+        if kind == "union_tag_invalid":
+            tags = _strip_quotes(ctx["expected_tags"])
+            disc = ctx["discriminator"].strip("'")
+            path = ".".join(map(str, loc + (disc,)))
+            lines.append(f"{path}: '{ctx['tag']}' is not one of {', '.join(tags)}{suggest(ctx['tag'], tags)}")
+            continue
+        # drop discriminator tags pydantic inserts into the location of union members
+        clean = tuple(p for i, p in enumerate(loc) if not _is_union_tag(cls, loc[:i], p))
+        path = ".".join(map(str, clean)) or "<root>"
+        if kind == "extra_forbidden":
+            allowed = _fields_at(cls, loc[:-1])
+            lines.append(f"{path}: unknown key; allowed keys are {', '.join(allowed)}{suggest(loc[-1], allowed)}")
+        elif kind == "literal_error":
+            allowed = _strip_quotes(ctx["expected"].replace(" or ", ","))
+            lines.append(f"{path}: {value!r} is not one of {', '.join(allowed)}{suggest(value, allowed)}")
+        elif kind == "union_tag_not_found":
+            lines.append(f"{path}: missing 'kind' (one of the registered kinds is required)")
+        else:
+            lines.append(f"{path}: {e['msg']} (got {value!r})")
+    return lines
+
+
+def _is_union_tag(cls: type[BaseModel], prefix: tuple, part: Any) -> bool:
+    if not isinstance(part, str):
+        return False
+    current: Any = cls
+    for p in prefix:
+        if isinstance(p, int):
+            continue
+        field = getattr(current, "model_fields", {}).get(p)
+        if field is None:
+            current = _union_member(current, p) or current
+            continue
+        current = field.annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return False
+    return _union_member(current, part) is not None
+
+
+def validate(cls: type[M], data: Mapping[str, Any], source: str | None = None) -> M:
+    """Validate a plain dict into `cls`, raising ConfigError with dotted paths on failure."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_errors(err, cls), source) from None
+
+
+def parse_value(text: str) -> Any:
+    """Parse the right-hand side of `key=value` as YAML (numbers, bools, lists), else keep the string."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def set_dotted(data: dict, path: str, value: Any) -> dict:
+    """Return a deep copy of `data` with `path` (a.b.c) set to `value`, creating dicts as needed."""
+    out = copy.deepcopy(data)
+    node = out
+    parts = path.split(".")
+    for part in parts[:-1]:
+        nxt = node.get(part)
+        if not isinstance(nxt, dict):
+            nxt = {}
+            node[part] = nxt
+        node = nxt
+    node[parts[-1]] = value
+    return out
+
+
+def get_dotted(data: Mapping, path: str, default: Any = None) -> Any:
+    """Read `path` (a.b.c) from nested mappings."""
+    node: Any = data
+    for part in path.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def apply_overrides(data: Mapping, overrides: Mapping[str, Any] | Iterable[str]) -> dict:
+    """Apply dotted overrides (`{'a.b': 1}` or `['a.b=1']`) to a plain dict; never touches a validated config."""
+    if not isinstance(overrides, Mapping):
+        pairs = {}
+        for item in overrides:
+            if "=" not in item:
+                raise ConfigError([f"{item}: expected key=value (e.g. model.fusion.kind=it)"])
+            key, _, raw = item.partition("=")
+            pairs[key.strip()] = parse_value(raw)
+        overrides = pairs
+    out = copy.deepcopy(dict(data))
+    for key, value in overrides.items():
+        # switching a component's kind drops the old kind's options, which the new kind may not accept
+        if key.endswith(".kind"):
+            parent = key.rsplit(".", 1)[0]
+            old = get_dotted(out, parent)
+            if isinstance(old, Mapping) and old.get("kind") != value:
+                out = set_dotted(out, parent, {"kind": value})
+        out = set_dotted(out, key, value)
+    return out
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Flatten nested dicts into dotted keys: {'a': {'b': 1}} -> {'a.b': 1}."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            out.update(flatten(value, path + "."))
+        else:
+            out[path] = value
+    return out
+
+
+def load_yaml(path: str | Path) -> dict:
+    """Load a YAML mapping safely; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError([f"file not found: {path}"], str(path))
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError([f"not valid YAML: {err}"], str(path)) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError([f"expected a mapping at the top level, got {type(data).__name__}"], str(path))
+    return data
+
+
+def dump_yaml(cfg: BaseModel) -> str:
+    """Serialise a config to YAML that validates back into the same config."""
+    return yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False)
