@@ -6,7 +6,7 @@ import copy
 import difflib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, get_args, get_origin
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -40,39 +40,45 @@ def _strip_quotes(text: str) -> list[str]:
     return [t.strip().strip("'\"") for t in text.split(",") if t.strip()]
 
 
-def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the pydantic model found by walking `loc` from `cls` (best effort)."""
+def _walk(cls: type[BaseModel], loc: tuple) -> Any:
+    """The annotation found by walking `loc` (field names and union tags) from `cls`."""
     current: Any = cls
     for part in loc:
         if isinstance(part, int):
+            current = _unwrap(current, None)
             continue
-        field = getattr(current, "model_fields", {}).get(part)
-        if field is None:
-            # discriminated-union member tags appear in loc, e.g. ('fusion', 'it', 'heads')
-            current = _union_member(current, part) or current
-            continue
-        current = _unwrap(field.annotation, None)
-    return sorted(getattr(current, "model_fields", {}))
+        model = current if isinstance(current, type) and issubclass(current, BaseModel) else _unwrap(current, None)
+        fields = getattr(model, "model_fields", {}) if isinstance(model, type) else {}
+        member = _union_member(current, part) if not isinstance(current, type) else None
+        if member is not None:
+            current = member
+        elif part in fields:
+            current = fields[part].annotation
+    return current
+
+
+def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
+    """Field names of the pydantic model found by walking `loc` from `cls` (best effort)."""
+    found = _walk(cls, loc)
+    if not (isinstance(found, type) and issubclass(found, BaseModel)):
+        found = _unwrap(found, None)
+    return sorted(getattr(found, "model_fields", {}))
 
 
 def _unwrap(annotation: Any, tag: str | None) -> Any:
-    origin = get_origin(annotation)
-    if origin is None:
-        return annotation
+    """First pydantic model inside an Annotated/Union/Optional annotation (matching `tag` if given)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation if tag is None or _tag_of(annotation) == tag else None
     for arg in get_args(annotation):
         inner = _unwrap(arg, tag)
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            if tag is None or _tag_of(inner) == tag:
-                return inner
-    return annotation
+        if inner is not None:
+            return inner
+    return None if tag is not None else annotation
 
 
 def _union_member(annotation: Any, tag: str) -> Any:
-    for arg in get_args(annotation) or ():
-        inner = _unwrap(arg, tag)
-        if isinstance(inner, type) and issubclass(inner, BaseModel) and _tag_of(inner) == tag:
-            return inner
-    return None
+    inner = _unwrap(annotation, tag) if get_args(annotation) else None
+    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
 def _tag_of(cls: type[BaseModel]) -> str | None:
@@ -111,16 +117,8 @@ def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
 def _is_union_tag(cls: type[BaseModel], prefix: tuple, part: Any) -> bool:
     if not isinstance(part, str):
         return False
-    current: Any = cls
-    for p in prefix:
-        if isinstance(p, int):
-            continue
-        field = getattr(current, "model_fields", {}).get(p)
-        if field is None:
-            current = _union_member(current, p) or current
-            continue
-        current = field.annotation
-    if isinstance(current, type) and issubclass(current, BaseModel):
+    current = _walk(cls, prefix)
+    if isinstance(current, type):
         return False
     return _union_member(current, part) is not None
 
@@ -136,9 +134,15 @@ def validate(cls: type[M], data: Mapping[str, Any], source: str | None = None) -
 def parse_value(text: str) -> Any:
     """Parse the right-hand side of `key=value` as YAML (numbers, bools, lists), else keep the string."""
     try:
-        return yaml.safe_load(text)
+        value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads `1e-3` as a string
+            return float(value)
+        except ValueError:
+            pass
+    return value
 
 
 def set_dotted(data: dict, path: str, value: Any) -> dict:
