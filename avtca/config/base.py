@@ -92,15 +92,14 @@ def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
     for e in err.errors():
         loc = tuple(e["loc"])
         kind, ctx, value = e["type"], e.get("ctx", {}), e.get("input")
-        if kind == "union_tag_invalid":
-            tags = _strip_quotes(ctx["expected_tags"])
-            disc = ctx["discriminator"].strip("'")
-            path = ".".join(map(str, loc + (disc,)))
-            lines.append(f"{path}: '{ctx['tag']}' is not one of {', '.join(tags)}{suggest(ctx['tag'], tags)}")
-            continue
         # drop discriminator tags pydantic inserts into the location of union members
         clean = tuple(p for i, p in enumerate(loc) if not _is_union_tag(cls, loc[:i], p))
         path = ".".join(map(str, clean)) or "<root>"
+        if kind == "union_tag_invalid":
+            tags = _strip_quotes(ctx["expected_tags"])
+            disc = ctx["discriminator"].strip("'")
+            lines.append(f"{path}.{disc}: '{ctx['tag']}' is not one of {', '.join(tags)}{suggest(ctx['tag'], tags)}")
+            continue
         if kind == "extra_forbidden":
             allowed = _fields_at(cls, loc[:-1])
             lines.append(f"{path}: unknown key; allowed keys are {', '.join(allowed)}{suggest(loc[-1], allowed)}")
@@ -110,7 +109,9 @@ def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
         elif kind == "union_tag_not_found":
             lines.append(f"{path}: missing 'kind' (one of the registered kinds is required)")
         else:
-            lines.append(f"{path}: {e['msg']} (got {value!r})")
+            got = repr(value)
+            got = got if len(got) <= 60 else got[:57] + "..."
+            lines.append(f"{path}: {e['msg']} (got {got})")
     return lines
 
 

@@ -1,0 +1,231 @@
+"""Every registered component builds and runs forward/backward with the shapes its neighbours expect."""
+
+from __future__ import annotations
+
+import typing
+
+import pytest
+import torch
+from tests.model.helpers import B, L, SIZE, T, audio_batch, video_batch
+
+from avtca.config import model as cm
+from avtca.models import REGISTRIES
+from avtca.models.audio import AUDIO_ENCODERS
+from avtca.models.blocks import shuffle_stage
+from avtca.models.cross_attention import CROSS_ATTENTION
+from avtca.models.fusion import FUSIONS
+from avtca.models.heads import HEADS
+from avtca.models.modality_dropout import MODALITY_DROPOUT
+from avtca.models.video import VIDEO_ENCODERS
+from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION, Modulator
+
+UNIONS = {
+    "model.video": cm.VideoCfg,
+    "model.video.channel_attention": cm.ChannelAttentionCfg,
+    "model.video.spatial_attention": cm.SpatialAttentionCfg,
+    "model.video.local_features": cm.LocalFeaturesCfg,
+    "model.audio": cm.AudioCfg,
+    "model.fusion": cm.FusionCfg,
+    "model.cross_attention": cm.CrossAttentionCfg,
+    "model.head": cm.HeadCfg,
+    "model.modality_dropout": cm.ModalityDropoutCfg,
+}
+
+
+def _cfg(registry, kind: str, **fields):
+    return registry.config_type(kind)(**fields)
+
+
+def _grad_sum(module: torch.nn.Module) -> float:
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+@pytest.mark.parametrize("slot", sorted(UNIONS))
+def test_every_config_kind_is_registered(slot):
+    kinds = sorted(t.model_fields["kind"].default for t in typing.get_args(typing.get_args(UNIONS[slot])[0]))
+    assert REGISTRIES[slot].names() == kinds
+    assert REGISTRIES[slot].slot == slot
+
+
+def test_unknown_kind_lists_registered_ones():
+    class Fake:
+        kind = "itt"
+
+    with pytest.raises(KeyError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"):
+        FUSIONS.build(Fake(), audio_dim=128, video_dim=64, dim=128)
+
+
+@pytest.mark.parametrize("kind", CHANNEL_ATTENTION.names())
+def test_channel_attention(kind):
+    x = torch.randn(4, 116, 8, 8, requires_grad=True)
+    gate = CHANNEL_ATTENTION.build(_cfg(CHANNEL_ATTENTION, kind), channels=116)
+    out = gate(x)
+    if kind == "off":
+        assert out is None and not list(gate.parameters())
+        return
+    assert out.shape == (4, 116, 1, 1)  # broadcasts over the spatial map
+    out.sum().backward()
+    assert x.grad.abs().sum() > 0 and _grad_sum(gate) > 0
+
+
+@pytest.mark.parametrize("kind", SPATIAL_ATTENTION.names())
+def test_spatial_attention(kind):
+    x = torch.randn(4, 116, 8, 8, requires_grad=True)
+    gate = SPATIAL_ATTENTION.build(_cfg(SPATIAL_ATTENTION, kind), channels=116)
+    out = gate(x)
+    if kind == "off":
+        assert out is None and not list(gate.parameters())
+        return
+    assert out.shape == (4, 1, 8, 8)
+    out.sum().backward()
+    assert x.grad.abs().sum() > 0 and _grad_sum(gate) > 0
+
+
+@pytest.mark.parametrize("size", [16, 14, 12, 7, 3])
+@pytest.mark.parametrize("kind", LOCAL_FEATURES.names())
+def test_local_features_match_the_stage_output(kind, size):
+    x = torch.randn(2, 29, size, size, requires_grad=True)
+    local = LOCAL_FEATURES.build(_cfg(LOCAL_FEATURES, kind), in_channels=29, out_channels=116)
+    out = local(x)
+    if kind == "off":
+        assert out is None
+        return
+    assert out.shape == shuffle_stage(29, 116, 1)(x).shape  # it is added to the stage output
+    out.sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("size", range(3, 41))
+def test_local_features_tile_any_map_of_at_least_3(size):
+    local = LOCAL_FEATURES.build(cm.LocalFeaturesLFE(), in_channels=2, out_channels=4)
+    x = torch.randn(2, 2, size, size + 1)
+    assert local(x).shape == shuffle_stage(2, 4, 1)(x).shape
+
+
+def test_local_features_keep_quadrants_apart():
+    local = LOCAL_FEATURES.build(cm.LocalFeaturesLFE(), in_channels=29, out_channels=116).eval()
+    x = torch.randn(1, 29, 16, 16)
+    y = x.clone()
+    y[:, :, 8:, 8:] += 1.0  # change only the bottom-right quadrant
+    diff = (local(x) - local(y)).abs().sum(1)[0]  # (8, 8)
+    assert diff[4:, 4:].min() > 0 and diff[:4, :].max() == 0 and diff[:, :4].max() == 0
+
+
+def test_modulator_identity_with_both_gates_off():
+    off = CHANNEL_ATTENTION.build(cm.ChannelAttentionOff(), channels=8)
+    x = torch.randn(2, 8, 4, 4)
+    assert torch.equal(Modulator(off, off)(x), x)
+    se = CHANNEL_ATTENTION.build(cm.ChannelAttentionSE(reduction=2), channels=8).eval()
+    assert torch.allclose(Modulator(se, off)(x), torch.sigmoid(se(x)) * x)
+
+
+@pytest.mark.parametrize("kind", VIDEO_ENCODERS.names())
+def test_video_encoders(kind):
+    if kind == "frames":
+        enc = VIDEO_ENCODERS.build(cm.VideoFrames(frames=T, image_size=SIZE, stage_repeats=[1, 1, 1]))
+        x = video_batch(requires_grad=True)
+        steps = T
+    else:
+        enc = VIDEO_ENCODERS.build(cm.VideoFeatures(in_dim=35))
+        x = torch.randn(B, 35, 9, requires_grad=True)
+        steps = 9
+    h1 = enc.stage1(x)
+    assert h1.shape == (B, enc.dim1, steps) and enc.dim1 == 64
+    h2 = enc.stage2(h1)
+    assert h2.shape == (B, 128, steps) and enc.dim2 == 128
+    h2.sum().backward()
+    assert x.grad.abs().sum() > 0
+
+
+def test_frames_encoder_rejects_wrong_frames():
+    enc = VIDEO_ENCODERS.build(cm.VideoFrames(frames=3, image_size=SIZE, stage_repeats=[1, 1, 1]))
+    with pytest.raises(ValueError, match=r"expected 3 frames \(model.video.frames\)"):
+        enc.stage1(video_batch())
+    with pytest.raises(ValueError, match=r"model.video.image_size=32"):
+        enc.stage1(torch.rand(B, 3, 3, 48, 48))
+
+
+@pytest.mark.parametrize("kind", AUDIO_ENCODERS.names())
+def test_audio_encoders(kind):
+    cfg = {"mfcc": cm.AudioMFCC(), "logmel": cm.AudioLogMel(n_mels=20), "features": cm.AudioFeatures(in_dim=74)}[kind]
+    channels = {"mfcc": 10, "logmel": 20, "features": 74}[kind]
+    enc = AUDIO_ENCODERS.build(cfg)
+    x = audio_batch(channels, requires_grad=True)
+    h1, shrink = enc.stage1(x), (6 if kind != "features" else 0)  # 'valid' conv + maxpool: -3 per block
+    assert h1.shape == (B, 128, L - shrink)
+    h2 = enc.stage2(h1)
+    assert h2.shape == (B, 128, L - 2 * shrink)
+    h2.sum().backward()
+    assert x.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="model.audio"):
+        enc.stage1(audio_batch(channels + 1))
+
+
+@pytest.mark.parametrize("kind", FUSIONS.names())
+def test_fusion(kind):
+    fusion = FUSIONS.build(_cfg(FUSIONS, kind), audio_dim=128, video_dim=64, dim=128)
+    a1, v1 = torch.randn(B, 128, 10, requires_grad=True), torch.randn(B, 64, T, requires_grad=True)
+    a, v = fusion.intermediate(a1, v1)
+    assert a.shape == a1.shape and v.shape == v1.shape
+    a2, v2 = torch.randn(B, 128, 7, requires_grad=True), torch.randn(B, 128, T, requires_grad=True)
+    la, lv = fusion.late(a2, v2)
+    assert la.shape == a2.shape and lv.shape == v2.shape
+    # the audio output depends on the video input exactly when the fusion mixes at that point
+    (a.sum() + la.sum()).backward()
+    mixes_mid, mixes_late = kind in ("it", "ia"), kind == "lt"
+    assert (v1.grad is not None and v1.grad.abs().sum() > 0) == mixes_mid
+    assert (v2.grad is not None and v2.grad.abs().sum() > 0) == mixes_late
+
+
+@pytest.mark.parametrize("kind", CROSS_ATTENTION.names())
+def test_cross_attention(kind):
+    extra = {"dim": 64} if kind != "off" else {}
+    ca = CROSS_ATTENTION.build(_cfg(CROSS_ATTENTION, kind, **extra), in_dim=128)
+    a, v = torch.randn(B, 128, 7, requires_grad=True), torch.randn(B, 128, T, requires_grad=True)
+    oa, ov = ca(a, v)
+    assert oa.shape == (B, ca.out_dim, 7) and ov.shape == (B, ca.out_dim, T)
+    assert ca.out_dim == (128 if kind == "off" else 64)
+    oa.sum().backward()
+    crosses = kind in ("bidirectional", "gated")
+    assert (v.grad is not None and v.grad.abs().sum() > 0) == crosses
+
+
+@pytest.mark.parametrize("kind", HEADS.names())
+def test_heads(kind):
+    cfg = _cfg(HEADS, kind)
+    head = HEADS.build(cfg, in_dim=256)
+    a, v = torch.randn(B, 128, 7, requires_grad=True), torch.randn(B, 128, T, requires_grad=True)
+    out = head(a, v)
+    assert out.shape == (B, cm.n_outputs(cfg)) == (B, {"classification": 8, "regression": 1, "multilabel": 6}[kind])
+    out.sum().backward()
+    assert a.grad.abs().sum() > 0 and v.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("kind", MODALITY_DROPOUT.names())
+def test_modality_dropout_is_identity_in_eval(kind):
+    drop = MODALITY_DROPOUT.build(_cfg(MODALITY_DROPOUT, kind)).eval()
+    a, v = audio_batch(), video_batch()
+    oa, ov = drop(a, v)
+    assert torch.equal(oa, a) and torch.equal(ov, v)
+
+
+def test_softhard_draws_one_released_variant_per_sample():
+    drop = MODALITY_DROPOUT.build(cm.ModalityDropoutSoftHard()).train()
+    a, v = torch.ones(400, 3, 5), torch.ones(400, 2, 3, 4, 4)
+    oa, ov = drop(a, v)
+    sa, sv = oa[:, 0, 0], ov[:, 0, 0, 0, 0]
+    # every sample is scaled uniformly; pairs are (1,1), (c,1-c), (0,1) or (1,0)
+    assert torch.equal(oa, sa[:, None, None].expand_as(oa)) and torch.equal(ov, sv.view(-1, 1, 1, 1, 1).expand_as(ov))
+    assert torch.allclose(sa + sv, torch.where((sa == 1) & (sv == 1), torch.tensor(2.0), torch.tensor(1.0)))
+    assert ((sa == 0) & (sv == 1)).any() and ((sa == 1) & (sv == 0)).any() and ((sa == 1) & (sv == 1)).any()
+    assert ((sa > 0) & (sa < 1)).any()
+
+
+def test_noise_replaces_at_most_one_modality():
+    drop = MODALITY_DROPOUT.build(cm.ModalityDropoutNoise(std=1.0)).train()
+    a, v = torch.full((300, 3, 5), 7.0), torch.full((300, 2, 3, 4, 4), 7.0)
+    oa, ov = drop(a, v)
+    a_kept = (oa == 7).flatten(1).all(1)
+    v_kept = (ov == 7).flatten(1).all(1)
+    assert (a_kept | v_kept).all() and (~a_kept).any() and (~v_kept).any() and (a_kept & v_kept).any()
+    assert not (oa[~a_kept] == 7).any()  # replaced entirely, by noise
