@@ -3,6 +3,9 @@
 The released training script expands each batch (x4 for softhard, x3 for noise) with copies whose
 audio or video is scaled, zeroed or replaced by noise. A model component cannot touch the targets, so
 here each sample draws one of those variants instead: the same mixture, in expectation, at batch size B.
+The first sample of every batch is always kept intact: a batch whose video (or audio) is zeroed in every
+sample feeds constant inputs to every BatchNorm, whose backward then scales gradients by ~1/sqrt(eps)
+per layer until they overflow (the released code's expanded batches always hold the originals too).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ class SoftHardDropout(nn.Module):
             return audio, video
         b, dev = audio.shape[0], audio.device
         variant = torch.randint(0, 4, (b,), device=dev)
+        variant[0] = 0  # keep one intact sample per batch, see module docstring
         coef = torch.randint(0, 100, (b,), device=dev) / 100
         ones = torch.ones(b, device=dev)
         a_scale = torch.where(variant == 1, coef, torch.where(variant == 2, 0 * ones, ones))
@@ -55,6 +59,7 @@ class NoiseDropout(nn.Module):
         if not self.training:
             return audio, video
         variant = torch.randint(0, 3, (audio.shape[0],), device=audio.device)
+        variant[0] = 0  # keep one intact sample per batch, see module docstring
         a_noise = _per_sample(variant == 1, audio).bool()
         v_noise = _per_sample(variant == 2, video).bool()
         audio = torch.where(a_noise, torch.randn_like(audio) * self.std, audio)

@@ -229,3 +229,13 @@ def test_noise_replaces_at_most_one_modality():
     v_kept = (ov == 7).flatten(1).all(1)
     assert (a_kept | v_kept).all() and (~a_kept).any() and (~v_kept).any() and (a_kept & v_kept).any()
     assert not (oa[~a_kept] == 7).any()  # replaced entirely, by noise
+
+
+@pytest.mark.parametrize("kind", ["softhard", "noise"])
+def test_modality_dropout_keeps_one_intact_sample_per_batch(kind):
+    # a batch with a modality blanked in every sample makes BatchNorm gradients overflow
+    drop = MODALITY_DROPOUT.build(_cfg(MODALITY_DROPOUT, kind)).train()
+    for _ in range(50):
+        a, v = torch.ones(2, 3, 5), torch.ones(2, 2, 3, 4, 4)
+        oa, ov = drop(a, v)
+        assert torch.equal(oa[0], a[0]) and torch.equal(ov[0], v[0])
