@@ -1,0 +1,145 @@
+"""Task metrics (classification, MOSEI sentiment regression, MOSEI multi-label emotions) from scikit-learn."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from sklearn import metrics as skm
+
+TASKS = ("classification", "regression", "multilabel")
+
+# names each task reports (without the split prefix); the first is the default monitor
+METRIC_NAMES = {
+    "classification": ("accuracy", "uar", "f1_macro", "f1_weighted"),
+    "regression": ("mae", "acc2_has0", "acc2_non0", "acc7", "f1_weighted", "corr"),
+    "multilabel": ("wacc", "f1_weighted"),
+}
+# metrics where smaller is better; every other metric is maximised
+LOWER_IS_BETTER = frozenset({"loss", "mae"})
+
+
+def _check_task(task: str) -> None:
+    if task not in TASKS:
+        from avtca.config.base import suggest
+
+        raise ValueError(f"task: '{task}' is not one of {', '.join(TASKS)}{suggest(task, TASKS)}")
+
+
+def predicted_labels(logits_or_labels: np.ndarray) -> np.ndarray:
+    """Class labels from (N, C) logits/probabilities (argmax) or (N,) labels (unchanged)."""
+    arr = np.asarray(logits_or_labels)
+    return arr.argmax(axis=1) if arr.ndim == 2 else arr.astype(np.int64)
+
+
+def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """accuracy (WAR), uar (balanced accuracy), f1_macro and f1_weighted over the classes present."""
+    y_true = np.asarray(y_true).astype(np.int64).ravel()
+    y_pred = predicted_labels(y_pred)
+    with warnings.catch_warnings():
+        # a class predicted but absent from y_true only warns; the score is still defined
+        warnings.simplefilter("ignore", UserWarning)
+        uar = skm.balanced_accuracy_score(y_true, y_pred)
+    return {
+        "accuracy": float(skm.accuracy_score(y_true, y_pred)),
+        "uar": float(uar),
+        "f1_macro": float(skm.f1_score(y_true, y_pred, average="macro", zero_division=0)),
+        "f1_weighted": float(skm.f1_score(y_true, y_pred, average="weighted", zero_division=0)),
+    }
+
+
+def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """MOSEI sentiment metrics as in MMSA: Acc-2 has-0 / non-0, Acc-7, weighted F1 (non-0), MAE, Pearson r."""
+    y_true = np.asarray(y_true, dtype=np.float64).ravel()
+    y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"regression metrics: y_true has {y_true.shape} values but y_pred has {y_pred.shape}")
+    non0 = y_true != 0
+    # has-0: negative vs non-negative over all samples; non-0: negative vs positive, zeros excluded
+    acc2_has0 = skm.accuracy_score(y_true >= 0, y_pred >= 0)
+    if non0.any():
+        acc2_non0 = skm.accuracy_score(y_true[non0] > 0, y_pred[non0] > 0)
+        f1_non0 = skm.f1_score(y_true[non0] > 0, y_pred[non0] > 0, average="weighted", zero_division=0)
+    else:
+        acc2_non0 = f1_non0 = float("nan")
+    acc7 = skm.accuracy_score(np.round(np.clip(y_true, -3, 3)), np.round(np.clip(y_pred, -3, 3)))
+    if len(y_true) > 1 and np.std(y_true) > 0 and np.std(y_pred) > 0:
+        corr = stats.pearsonr(y_true, y_pred).statistic
+    else:
+        corr = float("nan")  # undefined for constant inputs: reported as NaN, never as a fake 0
+    return {
+        "mae": float(skm.mean_absolute_error(y_true, y_pred)),
+        "acc2_has0": float(acc2_has0),
+        "acc2_non0": float(acc2_non0),
+        "acc7": float(acc7),
+        "f1_weighted": float(f1_non0),
+        "corr": float(corr),
+    }
+
+
+def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    """MOSEI emotions: wacc = mean over emotions of weighted accuracy, f1_weighted over labels.
+
+    Presence is intensity > 0 for targets and > 0 for predictions (a logit > 0 is a probability > 0.5,
+    a predicted intensity > 0 is present). Weighted accuracy (TP * N/P + TN) / 2N equals balanced accuracy.
+    """
+    true = np.asarray(y_true) > 0
+    pred = np.asarray(y_pred) > 0
+    if true.ndim != 2 or true.shape != pred.shape:
+        raise ValueError(f"multi-label metrics: expected two (N, labels) arrays, got {true.shape} and {pred.shape}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # an emotion absent from y_true: one class only
+        waccs = [skm.balanced_accuracy_score(true[:, j], pred[:, j]) for j in range(true.shape[1])]
+    return {
+        "wacc": float(np.mean(waccs)),
+        "f1_weighted": float(skm.f1_score(true, pred, average="weighted", zero_division=0)),
+    }
+
+
+def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray) -> dict[str, float]:
+    """Metrics for `task` (classification | regression | multilabel), keyed by the names in METRIC_NAMES."""
+    _check_task(task)
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred_or_logits)
+    if len(y_true) == 0:
+        raise ValueError("compute_metrics: no samples (empty split?)")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"compute_metrics: {len(y_true)} targets but {len(y_pred)} predictions")
+    if task == "classification":
+        return classification_metrics(y_true, y_pred)
+    if task == "regression":
+        return regression_metrics(y_true, y_pred.reshape(len(y_pred), -1)[:, 0] if y_pred.ndim > 1 else y_pred)
+    return multilabel_metrics(y_true, y_pred)
+
+
+def per_class_report(
+    y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_names: Sequence[str]
+) -> pd.DataFrame:
+    """Per-class precision / recall / f1 / support as a DataFrame indexed by class name."""
+    labels = np.arange(len(class_names))
+    p, r, f, s = skm.precision_recall_fscore_support(
+        np.asarray(y_true).astype(np.int64), predicted_labels(y_pred_or_logits), labels=labels, zero_division=0
+    )
+    frame = pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(class_names))
+    frame.index.name = "class"
+    return frame
+
+
+def confusion(y_true: np.ndarray, y_pred_or_logits: np.ndarray, n_classes: int) -> np.ndarray:
+    """Confusion matrix (rows = true class, columns = predicted class) over all n_classes."""
+    return skm.confusion_matrix(
+        np.asarray(y_true).astype(np.int64), predicted_labels(y_pred_or_logits), labels=np.arange(n_classes)
+    )
+
+
+def default_monitor(task: str) -> str:
+    """The validation metric that selects the best epoch when the config says `auto`."""
+    _check_task(task)
+    return "val/" + METRIC_NAMES[task][0]
+
+
+def higher_is_better(name: str) -> bool:
+    """Direction of a (possibly prefixed) metric name: loss and mae are minimised, the rest maximised."""
+    return name.rsplit("/", 1)[-1] not in LOWER_IS_BETTER

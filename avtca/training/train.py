@@ -1,0 +1,153 @@
+"""`train(cfg, fold)`: one complete run - data, model, fit, final and robustness evaluation."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from avtca.metrics import confusion, per_class_report
+from avtca.training.config import EvalConfig, TrainConfig
+from avtca.training.evaluate import evaluate, evaluate_robustness, robustness_conditions
+from avtca.training.loop import Report, fit
+from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
+
+if TYPE_CHECKING:
+    from avtca.config.experiment import ExperimentConfig
+
+@dataclass
+class TrainResult:
+    """Outcome of one run (contract in docs/ARCHITECTURE.md); metrics are final val/test/test_robust values."""
+
+    metrics: dict[str, float]
+    history: list[dict[str, Any]]
+    confusion: np.ndarray | None
+    class_names: list[str] | None
+    per_class: pd.DataFrame | None
+    best_epoch: int
+    state_dict: dict[str, torch.Tensor] = field(repr=False)
+    n_params: int
+    seconds: float
+    monitor: str = "val/accuracy"
+    stopped_early: bool = False
+    task: str = "classification"
+    fold: int = 0
+    device: str = "cpu"
+    precision: str = "off"
+    protocol_label: str = ""
+    subject_independent: bool | None = None
+
+
+def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: torch.device) -> dict:
+    """DataLoaders for train (shuffled by a seeded generator), val and test."""
+    common = {
+        "num_workers": train_cfg.num_workers,
+        "pin_memory": device.type == "cuda",
+        "persistent_workers": train_cfg.num_workers > 0,
+        "worker_init_fn": seed_worker if train_cfg.num_workers > 0 else None,
+    }
+    eval_bs = eval_cfg.batch_size or train_cfg.batch_size
+    return {
+        "train": DataLoader(
+            splits.train, batch_size=train_cfg.batch_size, shuffle=True,
+            generator=data_generator(train_cfg.seed),
+            drop_last=train_cfg.drop_last and len(splits.train) > train_cfg.batch_size, **common,
+        ),
+        "val": DataLoader(splits.val, batch_size=eval_bs, shuffle=False, **common),
+        "test": DataLoader(splits.test, batch_size=eval_bs, shuffle=False, **common),
+    }
+
+
+def _check_head(cfg: ExperimentConfig, task: str) -> None:
+    head = cfg.model.head.kind  # head kinds are named after the tasks they serve
+    if head != task:
+        raise ValueError(
+            f"model.head.kind: '{head}' does not fit the {cfg.data.name} task '{task}' "
+            f"(expected '{task}'; resolve the config with avtca.config.experiment.resolve_experiment)"
+        )
+
+
+def train(
+    cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Any = None
+) -> TrainResult:
+    """Train cfg.model on fold `fold` of cfg.data, evaluate the best epoch on val/test and under robustness conditions.
+
+    `report(epoch, metrics)` is called after each epoch and may raise avtca.training.Pruned;
+    `progress` is None (own epoch bar), False (silent), a tqdm-like object, or a callable(epoch, metrics).
+    """
+    from avtca import create_model
+    from avtca.data import build_splits
+
+    start = time.perf_counter()
+    tcfg = cfg.train
+    with torch_threads(tcfg.threads):
+        seed_everything(tcfg.seed, tcfg.deterministic)
+        splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed)
+        info = splits.info
+        _check_head(cfg, info.task)
+        # re-seed so the initial weights do not depend on how much randomness data preparation used
+        seed_everything(tcfg.seed, tcfg.deterministic)
+        model = create_model(cfg.model)
+        n_params = sum(p.numel() for p in model.parameters())
+        device = resolve_device(tcfg.device)
+        loaders = make_loaders(splits, tcfg, cfg.eval, device)
+        fitted = fit(model, loaders, tcfg, info.task, report=report, progress=progress, device=device)
+
+        common = {"device": device, "precision": fitted.precision, "loss_fn": fitted.loss_fn}
+        metrics: dict[str, float] = {}
+        evals = {}
+        for split in ("val", "test"):
+            evals[split] = evaluate(fitted.net, loaders[split], info.task, prefix=f"{split}/", **common)
+            metrics.update(evals[split].metrics)
+        conditions = robustness_conditions(cfg.eval.modality_off, cfg.eval.noise_levels)
+        for split in cfg.eval.splits:
+            metrics.update(
+                evaluate_robustness(
+                    fitted.net, loaders[split], info.task, conditions, split=split, seed=cfg.eval.seed, **common
+                )
+            )
+
+    class_names = list(info.class_names) if info.class_names else None
+    cm = per_class = None
+    if info.task == "classification":
+        test = evals["test"]
+        n_classes = len(class_names) if class_names else int(info.n_outputs)
+        names = class_names or [str(i) for i in range(n_classes)]
+        cm = confusion(test.targets, test.outputs, n_classes)
+        per_class = per_class_report(test.targets, test.outputs, names)
+    return TrainResult(
+        metrics=metrics, history=fitted.history, confusion=cm, class_names=class_names, per_class=per_class,
+        best_epoch=fitted.best_epoch, state_dict=fitted.state_dict, n_params=n_params,
+        seconds=time.perf_counter() - start, monitor=fitted.monitor, stopped_early=fitted.stopped_early,
+        task=info.task, fold=fold, device=str(device), precision=fitted.precision.name,
+        protocol_label=getattr(info, "protocol_label", ""),
+        subject_independent=getattr(info, "subject_independent", None),
+    )
+
+
+def save_checkpoint(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
+    """Write the best weights in the model library's checkpoint format (`avtca.create_model(weights=path)` loads it)."""
+    from avtca.models.weights import FORMAT
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
+    payload = {
+        "format": FORMAT,
+        "config": cfg.model.model_dump(mode="json"),  # rebuilds the model from the file alone
+        "state_dict": result.state_dict,
+        "epoch": result.best_epoch,
+        "monitor": result.monitor,
+        "best_value": best.get(result.monitor),
+        "experiment": cfg.model_dump(mode="json"),
+    }
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # atomic: a reader never sees a half-written checkpoint
+    return path
