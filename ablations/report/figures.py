@@ -1,0 +1,152 @@
+"""Figures (seaborn, PNG): metric bars, the full model's confusion matrix, learning curves, noise curves."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no display; must precede pyplot
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from ablations.report.metrics import METRICS, dataset_label  # noqa: E402
+from ablations.report.robustness import RobustnessTable  # noqa: E402
+from ablations.report.tables import ComparisonTable  # noqa: E402
+
+DPI = 110
+
+
+def save(fig: plt.Figure, path: Path) -> Path:
+    """Write a PNG without the matplotlib version stamp, so that identical inputs give identical bytes."""
+    fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
+def _style() -> None:
+    sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
+    plt.rcParams["svg.hashsalt"] = "avtca"
+
+
+def metric_bars(t: ComparisonTable, path: Path) -> Path:
+    """One panel per metric: a bar per variant (mean) with sample-std error bars."""
+    _style()
+    variants = [r.variant for r in t.rows]
+    fig, axes = plt.subplots(1, len(t.metrics), figsize=(3.2 * len(t.metrics), 4.2), squeeze=False)
+    for ax, metric in zip(axes[0], t.metrics, strict=True):
+        spec = METRICS[metric]
+        means = np.array([r.cells[metric].summary.mean for r in t.rows]) * spec.scale()
+        stds = np.nan_to_num(np.array([r.cells[metric].summary.std for r in t.rows]) * spec.scale())
+        sns.barplot(x=variants, y=means, hue=variants, palette="colorblind", legend=False, ax=ax)
+        ax.errorbar(range(len(variants)), means, yerr=stds, fmt="none", ecolor="black", capsize=3, lw=1)
+        ax.set_title(spec.label + (" (lower is better)" if not spec.higher_is_better else ""))
+        ax.set_xlabel("variant")
+        ax.set_ylabel(spec.label + spec.unit())
+        ax.tick_params(axis="x", rotation=60)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
+    n = max(r.n for r in t.rows)
+    fig.suptitle(
+        f"{dataset_label(t.dataset)} ({t.protocol}): test metrics per variant, "
+        f"mean ± sample std over up to {n} (seed, fold) cells"
+    )
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def _class_order(labels: pd.Series) -> list:
+    values = list(dict.fromkeys(labels.tolist()))
+    try:
+        return sorted(values, key=float)
+    except (TypeError, ValueError):
+        return values  # class names: keep the exported order
+
+
+def confusion_matrix(confusion: pd.DataFrame, variant: str, dataset: str, path: Path) -> Path | None:
+    """The variant's confusion matrix summed over its cells, row-normalised to percent, counts annotated."""
+    sub = confusion[confusion["variant"] == variant]
+    if sub.empty:
+        return None
+    _style()
+    order = _class_order(pd.concat([sub["true"], sub["pred"]]))
+    counts = sub.pivot_table(index="true", columns="pred", values="count", aggfunc="sum", fill_value=0)
+    counts = counts.reindex(index=order, columns=order, fill_value=0)
+    totals = counts.sum(axis=1).replace(0, np.nan)
+    percent = counts.div(totals, axis=0) * 100
+    cells = sub[["seed", "fold"]].drop_duplicates().shape[0]
+    annot = np.array([[f"{p:.0f}%\n{c:d}" if not math.isnan(p) else f"{c:d}" for p, c in zip(pr, cr, strict=True)]
+                      for pr, cr in zip(percent.to_numpy(), counts.to_numpy(dtype=int), strict=True)])  # fmt: skip
+    size = max(4.5, 0.75 * len(order) + 2)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    sns.heatmap(percent, annot=annot, fmt="", cmap="Blues", vmin=0, vmax=100, cbar_kws={"label": "% of true class"},
+                ax=ax, annot_kws={"fontsize": 8})  # fmt: skip
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(
+        f"{dataset_label(dataset)}: confusion matrix of the full model '{variant}'\n"
+        f"test set, summed over {cells} (seed, fold) cells; row-normalised % and counts"
+    )
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def learning_curves(history: pd.DataFrame, order: list[str], metric: str, dataset: str, path: Path) -> Path | None:
+    """Training loss and validation metric per epoch, one line per variant (mean, band = sample std)."""
+    sub = history[history["variant"].isin(order)]
+    columns = [c for c in ("train/loss", "val/loss", f"val/{metric}") if c in sub.columns and sub[c].notna().any()]
+    if sub.empty or not columns:
+        return None
+    _style()
+    fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns), 4.2), squeeze=False)
+    hue_order = [v for v in order if v in set(sub["variant"])]
+    for ax, col in zip(axes[0], columns, strict=True):
+        name = col.split("/", 1)[1]
+        spec = METRICS.get(name)
+        data = sub[["variant", "epoch", col]].dropna().copy()
+        if spec is not None:
+            data[col] = data[col] * spec.scale()
+        sns.lineplot(data=data, x="epoch", y=col, hue="variant", hue_order=hue_order, errorbar="sd", marker="o",
+                     markersize=4, ax=ax, legend=ax is axes[0][-1])  # fmt: skip
+        label = f"{col.split('/')[0]} {spec.label if spec else name}{spec.unit() if spec else ''}"
+        ax.set_title(f"{label} per epoch")
+        epochs = sorted(data["epoch"].unique())
+        if len(epochs) <= 12:
+            ax.set_xticks(epochs)  # whole epochs only, also for one- or two-epoch runs
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+    legend = axes[0][-1].get_legend()
+    if legend is not None:
+        sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), title="variant")
+    fig.suptitle(f"{dataset_label(dataset)}: learning curves (mean over seeds and folds, band = sample std)")
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def noise_curves(t: RobustnessTable, path: Path) -> Path | None:
+    """The main metric against noise level (0 = clean) per variant, one panel per noisy modality."""
+    if not t.noise_kinds:
+        return None
+    _style()
+    spec = METRICS[t.metric]
+    kinds = list(t.noise_kinds)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.2), squeeze=False)
+    for ax, kind in zip(axes[0], kinds, strict=True):
+        conds = [c for c in t.conditions if c.startswith(kind + "_")]
+        x = [0.0, *t.noise_kinds[kind]]
+        for variant, row in t.rows.items():
+            y = [row["clean"].mean * spec.scale(), *(row[c].mean * spec.scale() for c in conds)]
+            ax.plot(x, y, marker="o", label=variant)
+        ax.set_title(f"{kind.replace('_', ' ')}: {spec.label} vs noise")
+        ax.set_xlabel("noise std (relative to the input's std; 0 = clean)")
+        ax.set_ylabel(f"test {spec.label}{spec.unit()}")
+    axes[0][-1].legend(title="variant", loc="upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(f"{dataset_label(t.dataset)} ({t.protocol}): robustness to noise (mean over cells)")
+    fig.tight_layout()
+    return save(fig, path)

@@ -1,0 +1,152 @@
+"""All of the report's MLflow reading, in one module (to be moved into ablations/tracking.py at integration).
+
+Returns plain Python data only, so nothing else in ablations.report needs mlflow.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from avtca.config.base import suggest
+
+HISTORY_PREFIXES = ("train/", "val/")
+CELL_ROLES = ("trial", "fold")  # tag avtca.role of runs that hold one (variant, seed, fold) cell
+STUDY_ROLE = "study"  # tag avtca.role of the study's parent run
+
+
+def _own_tags(tags: dict[str, str]) -> dict[str, str]:
+    return {k: v for k, v in tags.items() if not k.startswith("mlflow.")}
+
+
+class StudyNotFound(LookupError):
+    """No MLflow experiment holds the study; the message lists the experiments found."""
+
+
+def _client(tracking_uri: str | None):
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # `file:` stores are opt-in since MLflow 3.x
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per confusion.csv is noise
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def _experiment(client: Any, study_name: str, tracking_uri: str | None) -> Any:
+    exp = client.get_experiment_by_name(study_name)
+    if exp is not None:
+        return exp
+    names = sorted(e.name for e in client.search_experiments())
+    where = tracking_uri or "the default tracking URI"
+    raise StudyNotFound(
+        f"no MLflow experiment named '{study_name}' at {where}; experiments there: {', '.join(names) or 'none'}"
+        f"{suggest(study_name, names)}"
+    )
+
+
+def _all_runs(client: Any, experiment_id: str) -> list[Any]:
+    runs, token = [], None
+    while True:
+        page = client.search_runs([experiment_id], max_results=1000, page_token=token,
+                                  order_by=["attributes.start_time ASC"])  # fmt: skip
+        runs.extend(page)
+        token = page.token
+        if not token:
+            return runs
+
+
+def _is_cell(run: Any) -> bool:
+    tags = run.data.tags
+    if "mlflow.parentRunId" not in tags or not {"variant", "seed", "fold"} <= set(tags):
+        return False
+    role = tags.get("avtca.role", "trial")
+    return role in CELL_ROLES and tags["fold"] != "all"  # "all": a trial spanning folds; its children are cells
+
+
+def _histories(client: Any, run: Any) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Final values and per-epoch rows of the train/val metrics.
+
+    The runner logs epochs at step=epoch and the final metrics in one later batch at step=best_epoch, so MLflow's
+    "latest" value of a val metric is the last epoch's, not the final one: the final batch is told apart by its
+    timestamp (the one of the test metrics).
+    """
+    metrics = run.data.metrics
+    final_ts = None
+    for key in sorted(metrics):
+        if key.startswith(("test/", "test_robust/")) or key == "best_epoch":
+            final_ts = max(m.timestamp for m in client.get_metric_history(run.info.run_id, key))
+            break
+    final: dict[str, float] = {}
+    epochs: dict[int, dict[str, Any]] = {}
+    for key in sorted(k for k in metrics if k.startswith(HISTORY_PREFIXES)):
+        entries = client.get_metric_history(run.info.run_id, key)
+        for m in entries:
+            if final_ts is not None and m.timestamp == final_ts:
+                final[key] = float(m.value)
+            else:
+                epochs.setdefault(int(m.step), {}).setdefault(key, float(m.value))  # first value per epoch
+        if final_ts is None and entries:
+            final[key] = float(metrics[key])
+    rows = [{"run_id": run.info.run_id, "epoch": e, **vals} for e, vals in sorted(epochs.items())]
+    return final, rows
+
+
+def _confusion(client: Any, run_id: str) -> list[dict[str, Any]]:
+    names = {Path(f.path).name for f in client.list_artifacts(run_id)}
+    if "confusion.csv" not in names:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(client.download_artifacts(run_id, "confusion.csv", tmp))
+        with path.open(newline="") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, [])
+            body = [row for row in reader if row]
+    if [h.strip() for h in header] == ["true", "pred", "count"]:
+        return [{"run_id": run_id, "true": t, "pred": p, "count": int(float(c))} for t, p, c in body]
+    # a square matrix: first header cell empty, then predicted labels; each row starts with the true label
+    labels = header[1:]
+    return [
+        {"run_id": run_id, "true": row[0], "pred": labels[j], "count": int(float(v))}
+        for row in body
+        for j, v in enumerate(row[1:])
+    ]
+
+
+def read_study(
+    study_name: str, tracking_uri: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Read a study's cell runs: (runs, histories, confusions) as plain dicts.
+
+    runs: {run_id, status, start_time, tags, params, metrics, study (the parent run's params and tags)};
+    histories: {run_id, epoch, <metric>...};
+    confusions: {run_id, true, pred, count}.
+    """
+    client = _client(tracking_uri)
+    exp = _experiment(client, study_name, tracking_uri)
+    runs, histories, confusions = [], [], []
+    every = _all_runs(client, exp.experiment_id)
+    # the study's parent run carries study-wide settings such as objective.metric / objective.direction
+    parent = next((r for r in every if r.data.tags.get("avtca.role") == STUDY_ROLE), None)
+    study = {**parent.data.params, **_own_tags(parent.data.tags)} if parent is not None else {}
+    cells = [run for run in every if _is_cell(run)]
+    for run in tqdm(cells, desc=f"export {study_name}", unit="run", disable=None):
+        metrics = dict(run.data.metrics)
+        final, rows = _histories(client, run)
+        metrics.update(final)
+        runs.append({
+            "run_id": run.info.run_id,
+            "status": run.info.status,
+            "start_time": run.info.start_time,
+            "tags": _own_tags(run.data.tags),
+            "params": dict(run.data.params),
+            "metrics": metrics,
+            "study": study,
+        })  # fmt: skip
+        if run.info.status == "FINISHED":
+            histories.extend(rows)
+            confusions.extend(_confusion(client, run.info.run_id))
+    return runs, histories, confusions

@@ -1,0 +1,220 @@
+"""`render`: turn one study's runs (from MLflow or an exported runs.csv) into tables, figures and READMEs."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from ablations.report.load import ReportInputError, load_optional, load_runs
+from ablations.report.robustness import robustness, robustness_frame, robustness_md, robustness_tex
+from ablations.report.stats import TESTS
+from ablations.report.table_text import comparison_md, comparison_tex
+from ablations.report.tables import compare_all, summary_frame
+from avtca.config.base import suggest
+
+FORMATS = ("md", "tex", "csv", "png")
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"  # the study runner's default (ablations/study.py)
+SIBLINGS = {
+    "history.csv": ("variant", "seed", "fold", "epoch"),
+    "confusion.csv": ("variant", "seed", "fold", "true", "pred", "count"),
+    "optuna.csv": ("number",),
+}
+
+
+def check_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
+    """Validate `md,tex,csv,png` (a comma list or an iterable); unknown names are errors with a suggestion."""
+    items = [f.strip() for f in (formats.split(",") if isinstance(formats, str) else formats) if f.strip()]
+    for f in items:
+        if f not in FORMATS:
+            raise ReportInputError(f"--format: '{f}' is not one of {', '.join(FORMATS)}{suggest(f, FORMATS)}")
+    return tuple(f for f in FORMATS if f in items)
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a dataset, protocol or study name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-") or "x"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write UTF-8 text with '\\n' line ends (byte-identical across runs and platforms)."""
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return path
+
+
+def write_csv(path: Path, df: pd.DataFrame) -> Path:
+    """Write a CSV deterministically (fixed float format, '\\n' line ends)."""
+    df.to_csv(path, index=False, float_format="%.10g", lineterminator="\n")
+    return path
+
+
+def is_runs_csv(source: str | Path) -> bool:
+    """A .csv path or a folder holding runs.csv is an export; anything else is a study name (read from MLflow)."""
+    return str(source).endswith(".csv") or (Path(source) / "runs.csv").is_file()
+
+
+def render(
+    source: str | Path,
+    out: str | Path = "reports",
+    formats: str | Iterable[str] = FORMATS,
+    tracking_uri: str | None = None,
+    reference: str | None = None,
+    test: str = "wilcoxon",
+) -> Path:
+    """Render the report of one study into `out/<study>/` and refresh `out/README.md`; returns the study folder."""
+    fmts = check_formats(formats)
+    if test not in TESTS:
+        raise ReportInputError(f"--test: '{test}' is not one of {', '.join(TESTS)}{suggest(test, TESTS)}")
+    out = Path(out)
+    if is_runs_csv(source):
+        runs_path = Path(source)
+        if runs_path.is_dir():
+            runs_path = runs_path / "runs.csv"
+    else:
+        from ablations.report.export import export_from_mlflow
+
+        uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+        runs_path = export_from_mlflow(str(source), uri, out / slug(str(source)))
+    runs = load_runs(runs_path)
+    studies = sorted(runs["study"].unique())
+    if len(studies) != 1:
+        several = ", ".join(studies)
+        raise ReportInputError(f"{runs_path}: column 'study' holds several studies ({several}); expected one")
+    study = studies[0]
+    # everything is checked and computed before anything is written
+    extra = {name: load_optional(runs_path.parent / name, cols) for name, cols in SIBLINGS.items()}
+    where = str(runs_path)
+    tables = compare_all(runs, test, reference, where)
+    groups = [g for _, g in runs.groupby(["dataset", "protocol"], sort=True)]
+    robust = [robustness(g, reference, where) for g in groups]
+    dest = out / slug(study)
+    dest.mkdir(parents=True, exist_ok=True)
+    if runs_path.resolve() != (dest / "runs.csv").resolve():
+        # the exported data travels with the report, so the tables can be regenerated from reports/ alone
+        shutil.copyfile(runs_path, dest / "runs.csv")
+        for name in SIBLINGS:
+            if (runs_path.parent / name).is_file():
+                shutil.copyfile(runs_path.parent / name, dest / name)
+            else:
+                (dest / name).unlink(missing_ok=True)  # a stale file would change what a re-render shows
+    dropped = int(runs.attrs.get("dropped", 0))
+    files: list[Path] = []
+    if "md" in fmts:
+        files += [write_text(dest / "table.md", comparison_md(tables, study, dropped)),
+                  write_text(dest / "robustness.md", robustness_md(robust, study))]  # fmt: skip
+    if "tex" in fmts:
+        files += [write_text(dest / "table.tex", comparison_tex(tables, study)),
+                  write_text(dest / "robustness.tex", robustness_tex(robust, study))]  # fmt: skip
+    if "csv" in fmts:
+        files += [write_csv(dest / "summary.csv", summary_frame(tables)),
+                  write_csv(dest / "robustness.csv", robustness_frame(robust))]  # fmt: skip
+    figures: list[tuple[str, Path]] = []
+    if "png" in fmts:
+        for old in dest.glob("fig_*.png"):
+            old.unlink()  # a figure that no longer applies (e.g. a removed optuna.csv) must not linger
+        figures = _figures(dest, study, runs, groups, tables, robust, extra)
+    write_text(dest / "README.md", study_readme(study, runs, dest, files, figures, dropped))
+    write_index(out)
+    return dest
+
+
+def _cells_of(df: pd.DataFrame | None, group: pd.DataFrame) -> pd.DataFrame | None:
+    if df is None:
+        return None
+    keys = group[["variant", "seed", "fold"]].drop_duplicates()
+    return df.merge(keys, on=["variant", "seed", "fold"], how="inner")
+
+
+def _figures(dest, study, runs, groups, tables, robust, extra) -> list[tuple[str, Path]]:
+    from ablations.report import figures as fig
+    from ablations.report import tuning
+
+    made: list[tuple[str, Path]] = []
+    jobs = list(zip(groups, tables, robust, strict=True))
+    for group, t, r in tqdm(jobs, desc="figures", unit="dataset", disable=len(jobs) < 2):
+        tag = f"{slug(t.dataset)}_{slug(t.protocol)}"
+        name = f"{t.dataset} ({t.protocol})"
+        made.append((f"{name}: metrics per variant", fig.metric_bars(t, dest / f"fig_metrics_{tag}.png")))
+        conf = _cells_of(extra["confusion.csv"], group)
+        if conf is not None and t.reference is not None:
+            p = fig.confusion_matrix(conf, t.reference, t.dataset, dest / f"fig_confusion_{tag}.png")
+            if p:
+                made.append((f"{name}: confusion matrix of the full model", p))
+        hist = _cells_of(extra["history.csv"], group)
+        if hist is not None:
+            p = fig.learning_curves(hist, [row.variant for row in t.rows], r.metric, t.dataset,
+                                    dest / f"fig_learning_{tag}.png")  # fmt: skip
+            if p:
+                made.append((f"{name}: learning curves", p))
+        p = fig.noise_curves(r, dest / f"fig_noise_{tag}.png")
+        if p:
+            made.append((f"{name}: robustness to noise", p))
+    trials = None
+    if extra["optuna.csv"] is not None:
+        trials = tuning.trials_from_optuna_csv(extra["optuna.csv"], str(dest / "optuna.csv"))
+    elif len(tables) == 1:
+        trials = tuning.trials_from_runs(groups[0], tables[0].task)
+    if trials is not None:
+        p = tuning.importance_figure(trials, study, dest / "fig_optuna_importance.png")
+        if p:
+            made.append(("Optuna parameter importance", p))
+        p = tuning.history_figure(trials, study, dest / "fig_optuna_history.png")
+        if p:
+            made.append(("Optuna optimisation history", p))
+    return made
+
+
+def study_readme(study: str, runs: pd.DataFrame, dest: Path, files: list[Path], figures, dropped: int) -> str:
+    """The study folder's README: what was run and links to every table and figure."""
+    lines = [f"# Report: study `{study}`\n"]
+    for (dataset, protocol, si), g in runs.groupby(["dataset", "protocol", "subject_independent"], sort=True):
+        kind = "subject-independent folds" if si else "random split"
+        lines.append(
+            f"- {dataset}, protocol `{protocol}` ({kind}): {g['variant'].nunique()} variants, "
+            f"seeds {sorted(g['seed'].unique().tolist())}, folds {sorted(g['fold'].unique().tolist())}, "
+            f"{len(g)} completed cells"
+        )
+    if dropped:
+        lines.append(f"- {dropped} unfinished row(s) in runs.csv left out")
+    lines.append("\n## Tables\n")
+    for f in files:
+        lines.append(f"- [{f.name}]({f.name})")
+    lines.append("\n## Data\n")
+    for name in ("runs.csv", *SIBLINGS):
+        if (dest / name).is_file():
+            lines.append(f"- [{name}]({name})")
+    if figures:
+        lines.append("\n## Figures\n")
+        for title, path in figures:
+            lines.append(f"### {title}\n\n![{title}]({path.name})\n")
+    lines.append("\n## Regenerate\n")
+    lines.append("From the folder that holds this study folder (e.g. `reports/`), without MLflow or re-training:\n")
+    lines.append(f"```bash\npython -m ablations.report {dest.name}/runs.csv --out .\n```\n")
+    return "\n".join(lines) + "\n"
+
+
+def write_index(out: Path) -> Path:
+    """out/README.md: one line per study folder holding a runs.csv, plus the paper tables if rendered."""
+    lines = ["# Reports\n", "Generated by `python -m ablations.report`; each study folder holds the exported data",
+             "(`runs.csv`) from which its tables are regenerated without MLflow or re-training.\n",
+             "| study | datasets | protocols | variants | cells |", "|---|---|---|---:|---:|"]  # fmt: skip
+    for folder in sorted(p for p in out.iterdir() if p.is_dir() and (p / "runs.csv").is_file()):
+        try:
+            runs = load_runs(folder / "runs.csv")
+        except ReportInputError as err:
+            lines.append(f"| [{folder.name}]({folder.name}/README.md) | unreadable: {err} | | | |")
+            continue
+        datasets = ", ".join(sorted(runs["dataset"].unique()))
+        protocols = ", ".join(f"`{p}`" for p in sorted(runs["protocol"].unique()))
+        lines.append(f"| [{folder.name}]({folder.name}/README.md) | {datasets} | {protocols} | "
+                     f"{runs['variant'].nunique()} | {len(runs)} |")  # fmt: skip
+    if not any(ln.startswith("| [") for ln in lines):
+        lines.append("| (none yet: run `python -m ablations.run studies/quickstart.yaml`) | | | | |")
+    if (out / "paper" / "README.md").is_file():
+        lines.append("\nPaper tables (state of the art, ablations): [paper/README.md](paper/README.md)")
+    return write_text(out / "README.md", "\n".join(lines) + "\n")

@@ -1,0 +1,150 @@
+"""Robustness tables: the main metric per variant under each modality condition, with noise-curve areas."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ablations.report.formats import MD, TEX, Markup, fmt_value, md_table, tex_label, tex_table
+from ablations.report.load import group_task
+from ablations.report.metrics import METRICS, condition_label, dataset_label, main_metric, parse_condition
+from ablations.report.stats import Summary, summarize
+from ablations.report.table_text import protocol_text
+from ablations.report.tables import resolve_reference, variant_order
+
+
+@dataclass
+class RobustnessTable:
+    """Main metric per variant (rows) and condition (columns), plus the area under each noise curve."""
+
+    dataset: str
+    protocol: str
+    subject_independent: bool
+    metric: str
+    conditions: list[str]  # "clean" first, then the test_robust conditions in a fixed order
+    noise_kinds: dict[str, list[float]]  # e.g. {"audio_noise": [0.5, 1.0]}
+    rows: dict[str, dict[str, Summary]]  # variant -> column -> summary
+
+
+def _condition_key(name: str) -> tuple:
+    kind, level = parse_condition(name)  # type: ignore[misc]
+    # removed modalities first, then each modality's noise levels in increasing order
+    return (level is not None, kind, level if level is not None else 0.0)
+
+
+def noise_auc(clean: np.ndarray, curves: list[np.ndarray], levels: list[float]) -> np.ndarray:
+    """Per-cell trapezoid area under metric-vs-noise, with the clean value at noise level 0."""
+    x = np.array([0.0, *levels])
+    y = np.column_stack([clean, *curves])  # (cells, 1 + levels)
+    return np.trapezoid(y, x, axis=1)
+
+
+def robustness(group: pd.DataFrame, reference: str | None = None, where: str = "runs.csv") -> RobustnessTable:
+    """Build the robustness table of one (dataset, protocol) group."""
+    metric = main_metric(group_task(group))
+    prefix, suffix = "test_robust/", f"/{metric}"
+    conds = sorted(
+        (c[len(prefix) : -len(suffix)] for c in group.columns if c.startswith(prefix) and c.endswith(suffix)),
+        key=_condition_key,
+    )
+    noise: dict[str, list[float]] = {}
+    noise_names: dict[str, list[str]] = {}  # the original condition names, e.g. audio_noise_1.0
+    for c in conds:
+        kind, level = parse_condition(c)  # type: ignore[misc]
+        if level is not None:
+            noise.setdefault(kind, []).append(level)
+            noise_names.setdefault(kind, []).append(c)
+    ref = resolve_reference(group, reference, where)
+    rows: dict[str, dict[str, Summary]] = {}
+    for variant in variant_order(list(group["variant"].unique()), ref):
+        sub = group[group["variant"] == variant].sort_values(["seed", "fold"])
+        clean = sub[f"test/{metric}"].to_numpy(float)
+        row = {"clean": summarize(clean)}
+        for c in conds:
+            row[c] = summarize(sub[f"{prefix}{c}{suffix}"].to_numpy(float))
+        for kind, levels in noise.items():
+            curves = [sub[f"{prefix}{c}{suffix}"].to_numpy(float) for c in noise_names[kind]]
+            row[f"auc_{kind}"] = summarize(noise_auc(clean, curves, levels))
+        rows[variant] = row
+    first = group.iloc[0]
+    return RobustnessTable(
+        str(first["dataset"]), str(first["protocol"]), bool(first["subject_independent"]), metric,
+        ["clean", *conds], noise, rows,
+    )  # fmt: skip
+
+
+def _rows(t: RobustnessTable, m: Markup) -> tuple[list[str], list[list[str]], str]:
+    columns = [*t.conditions, *(f"auc_{k}" for k in t.noise_kinds)]
+    header = [m.text("Variant")]
+    for c in columns:
+        if c == "clean":
+            header.append("clean")
+        elif c.startswith("auc_"):
+            header.append(m.text(f"AUC {c[4:].replace('_', ' ')}"))
+        else:
+            header.append(m.text(condition_label(c)))
+    body = []
+    for variant, row in t.rows.items():
+        cells = [m.code(variant)]
+        for c in columns:
+            s = row[c]
+            text = f"{fmt_value(s.mean, t.metric)}{m.pm}{fmt_value(s.std, t.metric)}"
+            cells.append(text.replace("-", "$-$") if m.escape else text)
+        body.append(cells)
+    return header, body, "l" + "c" * len(columns)
+
+
+def robustness_caption(t: RobustnessTable, m: Markup) -> str:
+    """What the robustness numbers are and how the areas are computed."""
+    spec = METRICS[t.metric]
+    pm = m.pm.strip()
+    text = (
+        f"{m.text(dataset_label(t.dataset))}, {protocol_text(t.protocol, t.subject_independent, m)}. "
+        f"Test {m.text(spec.label + spec.unit())} under each modality condition, mean {pm} sample std over "
+        "(seed, fold) cells."
+    )
+    for kind, levels in t.noise_kinds.items():
+        text += (
+            f" AUC {m.text(kind.replace('_', ' '))}: trapezoid area under the metric-vs-noise-std curve over levels "
+            f"0 (clean), {', '.join(f'{lvl:g}' for lvl in levels)} "
+            f"(x-range {max(levels):g}; units: metric x noise std)."
+        )
+    if len(t.conditions) == 1:
+        text += " runs.csv holds no robustness conditions (test_robust/...) for this metric."
+    return text
+
+
+def robustness_md(tables: list[RobustnessTable], study: str) -> str:
+    """robustness.md: one section per (dataset, protocol)."""
+    out = [f"# Study `{study}`: robustness to missing and noisy modalities\n"]
+    for t in tables:
+        out.append(f"## {dataset_label(t.dataset)} ({t.protocol})\n")
+        out.append(robustness_caption(t, MD) + "\n")
+        header, rows, align = _rows(t, MD)
+        out.append(md_table(header, rows, align))
+    return "\n".join(out)
+
+
+def robustness_tex(tables: list[RobustnessTable], study: str) -> str:
+    """robustness.tex: one booktabs table per (dataset, protocol)."""
+    out = [f"% Study {study}: generated by python -m ablations.report; needs \\usepackage{{booktabs,graphicx}}\n"]
+    for t in tables:
+        header, rows, align = _rows(t, TEX)
+        label = tex_label(study, t.dataset, t.protocol, "robustness")
+        out.append(tex_table(header, rows, robustness_caption(t, TEX), label, align))
+    return "\n".join(out)
+
+
+def robustness_frame(tables: list[RobustnessTable]) -> pd.DataFrame:
+    """The robustness numbers at full precision (robustness.csv)."""
+    records = []
+    for t in tables:
+        for variant, row in t.rows.items():
+            for column, s in row.items():
+                records.append(
+                    {"dataset": t.dataset, "protocol": t.protocol, "variant": variant, "metric": f"test/{t.metric}",
+                     "condition": column, "n": s.n, "mean": s.mean, "std": s.std}
+                )  # fmt: skip
+    return pd.DataFrame.from_records(records)
