@@ -1,0 +1,138 @@
+"""Generated datasets in the real on-disk formats (RAVDESS, CREMA-D, CMU-MOSEI pickle), cached and locked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+from scipy.signal import resample_poly
+from tqdm.auto import tqdm
+
+from avtca.data.config import DataConfig, SyntheticOptions
+from avtca.data.synthetic.render import (
+    CREMAD_CUES,
+    RAVDESS_CUES,
+    corruption,
+    face_frames,
+    make_actor,
+    noise_audio,
+    voice,
+)
+from avtca.data.synthetic.writers import write_video, write_wav
+
+FPS = 30
+RAVDESS_SR, CREMAD_SR, MP4_TRACK_SR = 48000, 16000, 16000
+CREMAD_SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
+
+
+def _clip(cues, actor_idx: int, statement: int, opts: SyntheticOptions, sr: int, key: list[int]):
+    """(frames, audio, corrupted modality) of one clip; deterministic in (seed, key)."""
+    rng = np.random.default_rng([opts.seed, *key])
+    actor = make_actor(actor_idx, opts.seed)
+    lost = corruption(rng, opts.corrupt_audio, opts.corrupt_video)
+    if lost == "audio":
+        audio = noise_audio(opts.seconds, sr, rng)
+    else:
+        audio = voice(cues, actor, statement, opts.seconds, sr, rng)
+    occlusion = str(rng.choice(["blank", "box"])) if lost == "video" else None
+    frames = face_frames(cues, actor, statement, opts.seconds, FPS, opts.size, rng, occlusion)
+    return frames, audio, lost
+
+
+def generate_ravdess(out: Path, opts: SyntheticOptions, progress: bool = True) -> dict:
+    """`Actor_XX/01-01-EE-01-SS-RR-XX.mp4` (video + audio track) and the matching `03-...wav`."""
+    jobs = [
+        (a, e, s, r)
+        for a in range(1, opts.actors + 1)
+        for e in range(1, 9)
+        for s in range(1, opts.statements + 1)
+        for r in range(1, opts.repetitions + 1)
+    ]
+    lost_log = {}
+    cues = list(RAVDESS_CUES.values())
+    for a, e, s, r in tqdm(jobs, desc="synthetic ravdess", unit="clip", disable=not progress):
+        folder = out / f"Actor_{a:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        frames, audio, lost = _clip(cues[e - 1], a, s, opts, RAVDESS_SR, [a, e, s, r])
+        stem = f"01-{e:02d}-01-{s:02d}-{r:02d}-{a:02d}"
+        # the mp4's AAC track is written at 16 kHz (AAC at 48 kHz triples generation time); the wav is 48 kHz
+        track = resample_poly(audio, 1, RAVDESS_SR // MP4_TRACK_SR).astype(np.float32)
+        write_video(folder / f"01-{stem}.mp4", frames, FPS, track, MP4_TRACK_SR, "mp4")
+        write_wav(folder / f"03-{stem}.wav", audio, RAVDESS_SR)
+        lost_log[stem] = lost
+    return lost_log
+
+
+def generate_cremad(out: Path, opts: SyntheticOptions, progress: bool = True) -> dict:
+    """`VideoFlash/<id>.flv` + `AudioWAV/<id>.wav` (16 kHz), ids `1001_IEO_ANG_XX`, plus tabulatedVotes.csv."""
+    (out / "VideoFlash").mkdir(parents=True, exist_ok=True)
+    (out / "AudioWAV").mkdir(parents=True, exist_ok=True)
+    (out / "processedResults").mkdir(parents=True, exist_ok=True)
+    codes = list(CREMAD_CUES)
+    jobs = [(a, e, s) for a in range(1, opts.actors + 1) for e in range(6) for s in range(opts.statements)]
+    lost_log, votes = {}, []
+    for a, e, s in tqdm(jobs, desc="synthetic cremad", unit="clip", disable=not progress):
+        clip_id = f"{1000 + a}_{CREMAD_SENTENCES[s]}_{codes[e]}_XX"
+        frames, audio, lost = _clip(CREMAD_CUES[codes[e]], a, s + 1, opts, CREMAD_SR, [a, e, s])
+        write_video(out / "VideoFlash" / f"{clip_id}.flv", frames, FPS, audio, CREMAD_SR, "flv")
+        write_wav(out / "AudioWAV" / f"{clip_id}.wav", audio, CREMAD_SR)
+        lost_log[clip_id] = lost
+        # raters mostly agree with the intended emotion; a few clips get another majority or a tie
+        rng = np.random.default_rng([opts.seed, 99, a, e, s])
+        counts = np.zeros(6, dtype=int)
+        counts[e] += 6
+        counts[rng.integers(0, 6)] += int(rng.integers(0, 8))
+        top = np.flatnonzero(counts == counts.max())
+        vote = ":".join("ADFHNS"[i] for i in top)
+        votes.append((f"3{len(votes) + 1:05d}", *counts.tolist(), clip_id, int(counts.sum()), vote))
+    header = '"","A","D","F","H","N","S","fileName","numResponses","agreement","emoVote"\n'
+    lines = [f'"{rid}",{a},{d},{f},{h},{n},{s},"{cid}",{tot},{max(a, d, f, h, n, s) / tot:.4f},"{v}"'
+             for rid, a, d, f, h, n, s, cid, tot, v in votes]  # fmt: skip
+    (out / "processedResults" / "tabulatedVotes.csv").write_text(header + "\n".join(lines) + "\n")
+    return lost_log
+
+
+def generate(fmt: str, out: str | Path, opts: SyntheticOptions, progress: bool = True) -> Path:
+    """Write a synthetic dataset of format `fmt` (ravdess | cremad | mosei) into `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    if fmt == "ravdess":
+        lost = generate_ravdess(out, opts, progress)
+    elif fmt == "cremad":
+        lost = generate_cremad(out, opts, progress)
+    elif fmt == "mosei":
+        from avtca.data.synthetic.mosei_pickle import generate_mosei
+
+        lost = generate_mosei(out, opts)
+    else:
+        raise ValueError(f"unknown synthetic format '{fmt}' (ravdess, cremad, mosei)")
+    # ground truth of the corruption, for analyses only; adapters never read it
+    (out / "SYNTHETIC.json").write_text(json.dumps({"options": opts.model_dump(), "corrupted": lost}, indent=1))
+    return out
+
+
+def synthetic_dir(cfg: DataConfig) -> Path:
+    """Where the synthetic dataset for `cfg` lives: `<cache>/synthetic/<name>-<hash of the options>`."""
+    text = json.dumps({"name": cfg.name, **cfg.synthetic.model_dump()}, sort_keys=True)
+    return Path(cfg.cache) / "synthetic" / f"{cfg.name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
+
+
+def ensure_synthetic(cfg: DataConfig, progress: bool = True) -> Path:
+    """Generate the synthetic dataset once (file-locked, written to a temp dir then renamed) and return its root."""
+    final = synthetic_dir(cfg)
+    if final.is_dir():
+        return final
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(final) + ".lock"):
+        if final.is_dir():
+            return final
+        tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        generate(cfg.name, tmp, cfg.synthetic, progress)
+        os.replace(tmp, final)
+    return final
