@@ -1,0 +1,96 @@
+"""The shared timing/output helpers and run_all's RESULTS.md splicing."""
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import _common
+from benchmarks.run_all import BENCHMARKS, SMOKE, marker, splice
+from benchmarks.train_step import Case, parse_case
+
+
+def test_interleaved_alternates_order_and_discards_warmup():
+    calls = []
+    cases = {"a": lambda: calls.append("a") or {"n": 1.0}, "b": lambda: calls.append("b")}
+    out = _common.interleaved(cases, repeats=3, warmup=1, progress=False)
+    assert calls == ["a", "b", "b", "a", "a", "b", "b", "a"]
+    assert len(out["a"].seconds) == 3 and len(out["b"].seconds) == 3
+    assert out["a"].extra_median("n") == 1.0
+    assert out["b"].extra_median("n") is None
+
+
+def test_table_and_ratio_formatting():
+    text = _common.table(["x", "y"], [[1, "2.00x"]])
+    assert text.splitlines() == ["| x | y |", "|---|---|", "| 1 | 2.00x |"]
+    assert _common.ratio(3.0, 1.5) == "2.00x"
+    assert _common.ratio(1.0, 0) == "-"
+    assert _common.fmt(None) == "-" and _common.fmt(12345.6) == "12,346"
+
+
+def test_block_names_machine_versions_and_command():
+    text = _common.block("T", "body")
+    assert text.startswith("### T\n")
+    assert "- machine: " in text and "cores" in text
+    assert "torch " in text and "- date: " in text and "- command: `python -m" in text
+
+
+def test_parse_case_knobs_and_errors():
+    assert parse_case("baseline") == Case("baseline")
+    case = parse_case("amp+cl+fused+bs32")
+    assert (case.amp, case.channels_last, case.fused, case.compile, case.batch) == (True, True, True, False, 32)
+    assert case.lr == pytest.approx(0.06 * 4)
+    with pytest.raises(SystemExit, match="did you mean 'fused'"):
+        parse_case("amp+fusd")
+
+
+def test_splice_replaces_only_the_marked_block():
+    start, end = marker("cpu", "pruning")
+    doc = f"head\n{start}\n*pending final run*\n{end}\ntail\n"
+    new = splice(doc, "cpu", "pruning", "| a |\n")
+    assert new == f"head\n{start}\n| a |\n{end}\ntail\n"
+    with pytest.raises(ValueError, match="results:cuda:pruning"):
+        splice(doc, "cuda", "pruning", "x")
+
+
+def test_results_md_has_a_block_per_benchmark_and_device():
+    doc = (Path(__file__).parents[2] / "benchmarks" / "RESULTS.md").read_text()
+    for name in BENCHMARKS:
+        for device in ("cpu", "cuda"):
+            start, end = marker(device, name)
+            assert start in doc and end in doc, (device, name)
+    assert set(SMOKE) == set(BENCHMARKS)
+
+
+@pytest.mark.slow
+def test_run_all_smoke_writes_the_cpu_block(tmp_path):
+    from benchmarks import run_all
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text((Path(__file__).parents[2] / "benchmarks" / "RESULTS.md").read_text())
+    code = run_all.main(["--smoke", "--only", "train_step", "--device", "cpu", "--results", str(results),
+                         "--out-dir", str(tmp_path / "out")])
+    assert code == 0
+    table = (tmp_path / "out" / "cpu" / "train_step.md").read_text()
+    text = results.read_text()
+    start, end = marker("cpu", "train_step")
+    assert f"{start}\n{table.strip()}\n{end}" in text
+    assert "| avtca | baseline | 8 |" in table
+    assert text.count("*pending final run*") == len(BENCHMARKS) - 1  # only train_step's block was replaced
+
+
+def test_pruning_rows_compare_each_seed_with_its_unpruned_study():
+    from benchmarks.pruning import table_rows
+
+    results = {
+        "no pruner": [{"epochs": 50, "pruned": 0, "best": 0.50, "seconds": 10.0},
+                      {"epochs": 50, "pruned": 0, "best": 0.40, "seconds": 10.0}],
+        "median pruner": [{"epochs": 20, "pruned": 6, "best": 0.50, "seconds": 4.0},
+                          {"epochs": 30, "pruned": 4, "best": 0.30, "seconds": 6.0}],
+    }
+    rows = table_rows(results, [0, 1], 10)
+    by = {(r[0], r[1]): r for r in rows}
+    assert by[("median pruner", 0)][5] == "60%" and by[("median pruner", 0)][7] == "+0.0"
+    assert by[("median pruner", 1)][5] == "40%" and by[("median pruner", 1)][7] == "-10.0"
+    assert by[("no pruner", 0)][5] == "-"
+    median = by[("**median pruner (median)**", "all")]
+    assert median[4] == "25" and median[5] == "50%" and median[7] == "-5.0"
