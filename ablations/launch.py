@@ -1,0 +1,228 @@
+"""Workers and launchers: each worker loops claim cell -> run its trials -> complete; launchers start N workers."""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ablations.cells import Cell, ClaimStore, open_claim_store, worker_name
+from ablations.study import StudyConfig, mask_secrets
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker needs, picklable (sent to loky / dask worker processes)."""
+
+    study: StudyConfig
+    cells: tuple[Cell, ...]
+    parent_run_id: str | None
+    n_workers: int = 1
+    deadline: float | None = None  # wall-clock time after which no new trial starts
+    show_epochs: bool = False  # an epoch bar (only sensible for a single in-process worker)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class WorkerSummary:
+    """What one worker did."""
+
+    worker: str
+    completed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    recovered: list[str] = field(default_factory=list)  # cells whose stale trials/runs were cleaned up
+    timed_out: bool = False
+
+
+class Heartbeat:
+    """Refreshes a claim from a background thread while its cell runs."""
+
+    def __init__(self, claims: ClaimStore, cell_id: str, worker: str, interval_s: float):
+        self.claims, self.cell_id, self.worker, self.interval_s = claims, cell_id, worker, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.claims.heartbeat(self.cell_id, self.worker)
+            except Exception:  # noqa: BLE001 - a missed beat only risks a takeover after grace_s
+                pass
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any]:
+    """Device and CPU threads of worker `index`: GPUs round-robin, CPU cores shared evenly."""
+    import torch
+
+    device = study.resources.device
+    if device == "auto" and torch.cuda.is_available():
+        device = f"cuda:{index % torch.cuda.device_count()}"
+    elif device == "cuda" and n_workers > 1 and torch.cuda.device_count() > 1:
+        device = f"cuda:{index % torch.cuda.device_count()}"
+    threads = study.resources.threads_per_job
+    if threads is None and n_workers > 1 and study.train.get("threads") is None:
+        threads = max(1, (os.cpu_count() or 1) // n_workers)
+    out: dict[str, Any] = {"train.device": device}
+    if threads is not None:
+        out["train.threads"] = threads
+        torch.set_num_threads(threads)
+    return out
+
+
+def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary,
+             progress: Any) -> int | None:
+    """Run the cell's remaining trials (after cleaning up trials/runs left RUNNING by a dead worker)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from ablations.objective import Objective, load_optuna_study
+
+    study = spec.study
+    ostudy = load_optuna_study(study, cell, storage)
+    mine = [t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("cell_id") == cell.cell_id]
+    stale = [t for t in mine if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    for t in stale:
+        ostudy.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
+    states = {t.user_attrs["mlflow_run_id"]: ("FAIL" if t in stale else t.state.name)
+              for t in mine if "mlflow_run_id" in t.user_attrs}
+    if tracker is not None:
+        changed = _safe(lambda: tracker.reconcile(cell.cell_id, states)) or []
+        if stale or changed:
+            summary.recovered.append(cell.cell_id)
+    done = [t for t in mine if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    while len(done) < study.budget.trials_per_cell:
+        if spec.deadline is not None and time.time() > spec.deadline:
+            summary.timed_out = True
+            return None
+        ostudy = load_optuna_study(study, cell, storage, n_done=len(done))
+        trial = ostudy.ask()
+        trial.set_user_attr("cell_id", cell.cell_id)
+        objective = Objective(study, cell, tracker, spec.parent_run_id, runtime, progress, spec.tags)
+        try:
+            value = objective(trial)
+        except optuna.TrialPruned:
+            frozen = ostudy.tell(trial, state=TrialState.PRUNED)
+        except BaseException:
+            ostudy.tell(trial, state=TrialState.FAIL, skip_if_finished=True)
+            raise
+        else:
+            frozen = ostudy.tell(trial, value)
+        done.append(frozen)
+        if "tracking_error" in (frozen.user_attrs or {}) or objective.tracking_errors:
+            print(f"warning: MLflow logging failed for trial {frozen.number} ({cell.describe()}); its result is "
+                  f"kept in the Optuna storage (user attr tracking_error): {objective.tracking_errors[:1]}")
+    return _best_number(study, done)
+
+
+def _best_number(study: StudyConfig, trials: list[Any]) -> int | None:
+    from optuna.trial import TrialState
+
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
+    if not complete:
+        return trials[-1].number if trials else None
+    pick = max if study.objective.direction == "maximize" else min
+    return pick(complete, key=lambda t: t.value).number
+
+
+def _safe(fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception:  # noqa: BLE001 - cleanup of tracking state is best effort
+        return None
+
+
+def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
+    """One worker: claim each unfinished cell in order, run it, mark it complete or failed."""
+    from ablations.objective import open_storage
+    from ablations.tracking import Tracker
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bars and the summary say what happened
+    study = spec.study
+    worker = worker_name(index)
+    summary = WorkerSummary(worker)
+    runtime = runtime_for(study, index, spec.n_workers)
+    storage = open_storage(study.storage_url)
+    claims = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+    tracker = Tracker(study.tracking, study.name) if spec.parent_run_id else None
+    progress = _epoch_bar() if spec.show_epochs else False
+    interval = max(1.0, study.resources.grace_s / 4)
+    try:
+        for cell in spec.cells:
+            if spec.deadline is not None and time.time() > spec.deadline:
+                summary.timed_out = True
+                break
+            if not claims.claim(cell.cell_id, worker):
+                continue
+            try:
+                with Heartbeat(claims, cell.cell_id, worker, interval):
+                    if progress is not False:
+                        progress.reset(total=_epochs(study, cell))
+                        progress.set_description(cell.describe())
+                    number = run_cell(spec, cell, storage, tracker, runtime, summary, progress)
+                if summary.timed_out and number is None:
+                    claims.fail(cell.cell_id, worker, "budget.timeout_s reached")
+                    break
+                claims.complete(cell.cell_id, worker, number)
+                summary.completed.append(cell.cell_id)
+            except KeyboardInterrupt:
+                # wherever Ctrl-C lands, the claim must not stay RUNNING (complete() already written wins)
+                claims.fail(cell.cell_id, worker, "interrupted (Ctrl-C)")
+                raise
+            except Exception as err:  # noqa: BLE001 - one bad cell must not stop the study
+                reason = mask_secrets(f"{type(err).__name__}: {err}")
+                claims.fail(cell.cell_id, worker, reason)
+                summary.failed[cell.cell_id] = reason
+                print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")
+    finally:
+        if progress is not False:
+            progress.close()
+    return summary
+
+
+def _epochs(study: StudyConfig, cell: Cell) -> int:
+    epochs = cell.overrides.get("train.epochs") or study.train.get("epochs") or 0
+    return int(epochs) * len(cell.folds) * study.budget.trials_per_cell
+
+
+def _epoch_bar():
+    from tqdm.auto import tqdm
+
+    return tqdm(total=0, desc="epochs", unit="epoch", position=1, leave=False, dynamic_ncols=True)
+
+
+def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
+    """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes."""
+    if n_workers <= 1:
+        return [worker_fn(0)]
+    from joblib import Parallel, delayed
+
+    return list(Parallel(n_jobs=n_workers, backend="loky")(delayed(worker_fn)(i) for i in range(n_workers)))
+
+
+def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
+    from ablations.distributed import run_dask  # E's module; imported only when asked for
+
+    return run_dask(worker_fn, n_workers, **kw)
+
+
+LAUNCHERS: dict[str, Callable[..., list[Any]]] = {"local": run_local, "dask": _dask}
+
+
+def worker_fn(spec: WorkerSpec) -> Callable[[int], WorkerSummary]:
+    """A picklable `index -> WorkerSummary` callable for any launcher."""
+    return functools.partial(run_worker, spec)

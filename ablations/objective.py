@@ -1,0 +1,273 @@
+"""The Optuna side of a study: storage, samplers, pruners, and the Objective (one trial = one cell)."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from avtca.config.base import ConfigError, dump_yaml, flatten
+
+from ablations.cells import ALL_FOLDS, Cell, factor_params, is_sql_url, resolve
+from ablations.study import (
+    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_secrets, mask_url,
+)
+
+# final metrics kept on the Optuna trial (user attr "metrics") for the end-of-study summary
+SUMMARY_PREFIXES = ("val/", "test/")
+
+
+def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
+    """Optuna storage: a journal file (default; several processes on one machine) or a database URL."""
+    if is_sql_url(url):
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as err:  # unreachable server, wrong password, missing driver
+            raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    path = Path(url.removeprefix("journal://"))
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return JournalStorage(JournalFileBackend(str(path)))
+
+
+def optuna_study_name(study: StudyConfig, cell: Cell) -> str:
+    """One Optuna study per study file; with `tune`, one per variant so samplers and pruners compare like with like."""
+    return f"{study.name}/{cell.variant}" if study.tune else study.name
+
+
+def make_sampler(study: StudyConfig, cell: Cell, n_done: int) -> optuna.samplers.BaseSampler:
+    """Factor levels fixed to the cell's; tuned parameters from the configured sampler, seeded per cell."""
+    cfg = study.sampler
+    seed = None if cfg.seed is None else (cfg.seed + int(cell.cell_id[:8], 16) + n_done) % 2**31
+    with warnings.catch_warnings():
+        # PartialFixedSampler and multivariate TPE are flagged experimental; both are long-standing
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        if cfg.kind == "tpe":
+            base = optuna.samplers.TPESampler(
+                seed=seed, n_startup_trials=cfg.n_startup_trials, multivariate=cfg.multivariate
+            )
+        else:
+            base = optuna.samplers.RandomSampler(seed=seed)
+        return optuna.samplers.PartialFixedSampler(factor_params(study, cell), base)
+
+
+def make_pruner(study: StudyConfig) -> optuna.pruners.BasePruner:
+    """The configured pruner for tuning studies; never prune untuned ablation cells (they must all finish)."""
+    cfg = study.pruner
+    if not study.tune or cfg.kind == "off":
+        return optuna.pruners.NopPruner()
+    if cfg.kind == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=cfg.n_startup_trials, n_warmup_steps=cfg.n_warmup_steps)
+    if cfg.kind == "hyperband":
+        max_resource = study.budget.epochs or "auto"
+        return optuna.pruners.HyperbandPruner(
+            min_resource=cfg.min_resource, max_resource=max_resource, reduction_factor=cfg.reduction_factor
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.pruners.WilcoxonPruner(p_threshold=cfg.p_threshold, n_startup_steps=cfg.n_startup_steps)
+
+
+def load_optuna_study(study: StudyConfig, cell: Cell, storage: Any, n_done: int = 0) -> optuna.Study:
+    """The cell's Optuna study (created beforehand by the coordinator) with the cell's sampler and pruner."""
+    return optuna.load_study(
+        study_name=optuna_study_name(study, cell), storage=storage,
+        sampler=make_sampler(study, cell, n_done), pruner=make_pruner(study),
+    )
+
+
+def suggest(study: StudyConfig, cell: Cell, trial: Any) -> dict[str, Any]:
+    """Ask the trial for the cell's factor levels (fixed) and the tuned parameters; returns dotted overrides."""
+    for key, expected in factor_params(study, cell).items():
+        if key == "variant":
+            got = trial.suggest_categorical("variant", list(study.variants))
+        else:
+            got = trial.suggest_categorical(key, [choice_value(v) for v in study.factors[key]])
+        if got != expected:
+            raise RuntimeError(f"trial proposed {key}={got!r} for a cell with {key}={expected!r}")
+    tuned: dict[str, Any] = {}
+    for key, spec in study.tune.items():
+        if isinstance(spec, FloatParam):
+            tuned[key] = trial.suggest_float(key, spec.low, spec.high, log=spec.log, step=spec.step)
+        elif isinstance(spec, IntParam):
+            tuned[key] = trial.suggest_int(key, spec.low, spec.high, step=spec.step, log=spec.log)
+        elif isinstance(spec, CategoricalParam):
+            texts = [choice_value(c) for c in spec.choices]
+            tuned[key] = spec.choices[texts.index(trial.suggest_categorical(key, texts))]
+    return tuned
+
+
+class Objective:
+    """One trial of one cell: resolve the config, train each of the cell's folds, log, return the objective."""
+
+    def __init__(
+        self,
+        study: StudyConfig,
+        cell: Cell,
+        tracker: Any = None,
+        parent_run_id: str | None = None,
+        runtime: Mapping[str, Any] | None = None,
+        progress: Any = False,
+        tags: Mapping[str, Any] | None = None,
+        train_fn: Callable[..., Any] | None = None,
+    ):
+        self.study, self.cell, self.tracker, self.parent_run_id = study, cell, tracker, parent_run_id
+        self.runtime = dict(runtime or {})  # device / threads: runtime knobs, not part of the cell identity
+        self.progress, self.tags = progress, dict(tags or {})
+        self.train_fn = train_fn
+        self.run_ids: list[str] = []
+        self.tracking_errors: list[str] = []
+
+    # -- tracking is best effort: a lost tracking server must not lose a finished training
+    def _track(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+        if self.tracker is None or len(self.tracking_errors) >= 2:
+            return None  # after two failures stop trying: each call to a dead server can block on retries
+        try:
+            return fn(*args, **kw)
+        except Exception as err:  # noqa: BLE001 - any client/server error is recorded and reported
+            self.tracking_errors.append(mask_secrets(f"{what}: {type(err).__name__}: {err}")[:300])
+            return None
+
+    def _run_tags(self, trial: Any, fold: int, role: str) -> dict[str, Any]:
+        s, c = self.study, self.cell
+        tags = {
+            "avtca.role": role, "study": s.name, "dataset": s.dataset.name, "seed": c.seed,
+            "fold": "all" if fold == ALL_FOLDS else fold, "preset": s.preset, "variant": c.variant,
+            "reference": str(c.variant == s.reference_label).lower(), "cell_id": c.cell_id,
+            "optuna.trial_number": getattr(trial, "number", "fixed"), "optuna.study": optuna_study_name(s, c),
+            **{f"factor.{k}": level_text(v) for k, v in c.factors.items()},
+            **self.tags,
+        }
+        if c.name:
+            tags["variant_name"] = c.name
+        return tags
+
+    def __call__(self, trial: Any) -> float:
+        from avtca.training import Pruned, train
+
+        train_fn = self.train_fn or train
+        s, c = self.study, self.cell
+        tuned = suggest(s, c, trial)
+        cfg = resolve(s, {**c.overrides, **tuned, **self.runtime})
+        trial.set_user_attr("cell_id", c.cell_id)
+        trial.set_user_attr("variant", c.variant)
+        trial.set_user_attr("seed", c.seed)
+        trial.set_user_attr("fold", c.fold)
+        params = {**flatten(cfg.model_dump(mode="json")), "variant": c.variant, "seed": c.seed}
+        self.tags.update(_data_tags(cfg))
+        span = c.fold == ALL_FOLDS
+        name = f"{c.variant} s{c.seed} " + ("all folds" if span else f"f{c.fold}")
+        trial_run = None
+        if self.parent_run_id is not None:
+            trial_run = self._track("start run", self.tracker.start_run, self.parent_run_id, name,
+                                    self._run_tags(trial, c.fold, "trial"), {**params, "fold": c.fold})
+        if trial_run:
+            self.run_ids.append(trial_run)
+            trial.set_user_attr("mlflow_run_id", trial_run)
+        status, state = "FAILED", "FAIL"
+        try:
+            values, results = [], []
+            for fold in c.folds:
+                run = trial_run
+                if span and trial_run:
+                    run = self._track("start run", self.tracker.start_run, trial_run, f"{name} f{fold}",
+                                      self._run_tags(trial, fold, "fold"), {**params, "fold": fold})
+                    if run:
+                        self.run_ids.append(run)
+                result = self._train_fold(train_fn, cfg, trial, fold, run, span, Pruned)
+                value = result.metrics.get(s.objective.metric)
+                if value is None:
+                    raise ConfigError([f"objective.metric: '{s.objective.metric}' is not among the metrics "
+                                       f"({', '.join(sorted(k for k in result.metrics if k.startswith('val/')))})"])
+                values.append(float(value))
+                results.append(result)
+                if span:
+                    trial.report(float(value), fold)
+                    if trial.should_prune():
+                        raise optuna.TrialPruned(f"pruned after fold {fold}")
+            objective = statistics.fmean(values)
+            summary = _mean_metrics([r.metrics for r in results])
+            trial.set_user_attr("metrics", {k: v for k, v in summary.items() if k.startswith(SUMMARY_PREFIXES)})
+            if span and trial_run:
+                self._track("log", self.tracker.log_metrics, trial_run, summary)
+            if not math.isfinite(objective):
+                raise FloatingPointError(f"{s.objective.metric} is {objective}")
+            status, state = "FINISHED", "COMPLETE"
+            return objective
+        except (optuna.TrialPruned, Pruned):
+            status, state = "KILLED", "PRUNED"
+            raise
+        except KeyboardInterrupt:
+            status, state = "KILLED", "INTERRUPTED"
+            raise
+        except Exception as err:
+            for run in self.run_ids:
+                self._track("tag", self.tracker.set_tags, run, {"error": f"{type(err).__name__}: {err}"[:500]})
+            raise
+        finally:
+            for run in self.run_ids:
+                self._track("tag", self.tracker.set_tags, run, {"optuna.state": state})
+            for run in reversed(self.run_ids):
+                self._track("end run", self.tracker.end, run, status)
+            if self.tracking_errors:
+                trial.set_user_attr("tracking_error", "; ".join(self.tracking_errors)[:1000])
+
+    def _train_fold(self, train_fn, cfg, trial, fold, run, span, pruned_cls):
+        """Train one fold, reporting every epoch to MLflow (one batch) and, when not spanning folds, to the pruner."""
+        prune = bool(self.study.tune) and not span and self.study.pruner.kind != "off"
+        metric = self.study.objective.metric
+
+        def report(epoch: int, metrics: Mapping[str, float]) -> None:
+            if run:
+                self._track("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
+            if prune and metric in metrics:
+                trial.report(float(metrics[metric]), epoch)
+                if trial.should_prune():
+                    raise pruned_cls(f"pruned at epoch {epoch}")
+
+        try:
+            result = train_fn(cfg, fold=fold, report=report, progress=self.progress)
+        except pruned_cls as err:
+            raise optuna.TrialPruned(str(err)) from None
+        if run:
+            final = {k: v for k, v in result.metrics.items()}
+            final.update({"best_epoch": result.best_epoch, "n_params": result.n_params, "seconds": result.seconds})
+            # at the last epoch's step, later in time: MLflow's "latest value" (the UI) is then the final one
+            last = max((int(h.get("epoch", 0)) for h in (result.history or [])), default=result.best_epoch)
+            self._track("log final", self.tracker.log_metrics, run, final, step=last)
+            self._track("tags", self.tracker.set_tags, run, {"device": result.device, "precision": result.precision})
+            self._track("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
+                        checkpoint=cfg.train.save_checkpoint)
+        return result
+
+
+def _data_tags(cfg: Any) -> dict[str, str]:
+    """Protocol tags from the dataset description (cheap: no decoding)."""
+    from avtca.data import dataset_info
+
+    info = dataset_info(cfg.data)
+    return {
+        "protocol": cfg.data.protocol_name, "protocol_label": info.protocol_label,
+        "subject_independent": str(info.subject_independent).lower(),
+    }
+
+
+def _mean_metrics(rows: list[Mapping[str, float]]) -> dict[str, float]:
+    """Mean of each metric over folds (keys present in every fold)."""
+    keys = set.intersection(*(set(r) for r in rows)) if rows else set()
+    return {k: statistics.fmean(float(r[k]) for r in rows) for k in sorted(keys)}
+
+
+def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
+    """The final metrics a trial stored for the summary."""
+    value = trial.user_attrs.get("metrics", {})
+    return dict(value) if isinstance(value, Mapping) else json.loads(value)

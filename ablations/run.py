@@ -1,0 +1,380 @@
+"""`python -m ablations.run STUDY.yaml`: validate, plan cells, run them (resumable, parallel), summarise, report."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import statistics
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from avtca.config.base import ConfigError
+
+from ablations.cells import (
+    Cell, FileClaimStore, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
+)
+from ablations.study import StudyConfig, explain, load_study, mask_secrets, mask_url, schema_json
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+SUMMARY_METRICS = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    p = argparse.ArgumentParser(prog="python -m ablations.run", description=__doc__)
+    p.add_argument("study", nargs="?", help="study file (studies/*.yaml)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a study key, e.g. --set budget.epochs=2 --set seeds=[0,1]")
+    p.add_argument("--data-root", help="dataset directory (dataset.root)")
+    p.add_argument("--n-jobs", type=int, help="parallel workers (resources.n_jobs)")
+    p.add_argument("--storage", help="Optuna storage URL or journal file (storage)")
+    p.add_argument("--tracking-uri", help="MLflow tracking URI (tracking_uri)")
+    p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
+    p.add_argument("--launcher", choices=["local", "dask"], default="local")
+    p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
+    p.add_argument("--no-report", action="store_true", help="do not render the report at the end")
+    p.add_argument("--explain", action="store_true", help="list every study-file key and exit")
+    p.add_argument("--schema", action="store_true", help="print the study file's JSON schema and exit")
+    return p
+
+
+def check_environment(study: StudyConfig) -> list[str]:
+    """Problems with the data root, storage and tracking store, found without writing anything."""
+    from ablations.tracking import TrackingError, check_tracking
+
+    problems = []
+    root = study.dataset.root
+    if root != "synthetic" and not Path(root).is_dir():
+        problems.append(f"dataset.root: directory not found: {root} (give --data-root DIR or root: synthetic)")
+    url = study.storage_url
+    if is_sql_url(url):
+        if not url.startswith("sqlite"):
+            problems += _check_database(url)
+    else:
+        probe = Path(url.removeprefix("journal://")).resolve().parent
+        while not probe.exists():
+            probe = probe.parent
+        import os
+
+        if not probe.is_dir() or not os.access(probe, os.W_OK):
+            problems.append(f"storage: cannot create {url} ({probe} is not a writable directory)")
+    try:
+        check_tracking(study.tracking)
+    except TrackingError as err:
+        problems.append(f"tracking_uri: {err}")
+    return problems
+
+
+def _check_database(url: str) -> list[str]:
+    try:
+        import sqlalchemy
+
+        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5} if "postgres" in url else {})
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as err:  # noqa: BLE001 - report any driver/connection error, masked
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        return [f"storage: cannot connect to {mask_url(url)}: {mask_secrets(text)}"]
+    return []
+
+
+def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
+    """Each cell's current state (pending / RUNNING / COMPLETE / FAILED), read without writing anything."""
+    states: dict[str, str] = {c.cell_id: "pending" for c in cells}
+    if is_sql_url(study.storage_url):
+        return states  # opening the SQL claim table could create it; a dry run does not
+    store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+    for cid, st in store.status().items():
+        if cid in states:
+            stale = isinstance(store, FileClaimStore) and store.is_stale(st)
+            states[cid] = "stale" if stale else st.state
+    return states
+
+
+def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], out: Any = None) -> None:
+    """The table of cells a run would execute."""
+    out = out or sys.stdout
+    print(f"study {study.name}: {len(cells)} cells, storage {mask_url(study.storage_url)}, "
+          f"tracking {mask_url(study.tracking)}", file=out)
+    width = max((len(c.variant) for c in cells), default=7)
+    print(f"  {'variant':<{width}}  seed  fold  cell_id           state", file=out)
+    for c in cells:
+        fold = "all" if c.fold < 0 else str(c.fold)
+        print(f"  {c.variant:<{width}}  {c.seed:>4}  {fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
+    todo = sum(1 for s in states.values() if s != "COMPLETE")
+    print(f"{todo} to run, {len(cells) - todo} already complete "
+          f"({study.budget.trials_per_cell} trial(s) per cell)", file=out)
+
+
+def prepare_optuna(study: StudyConfig, cells: list[Cell]) -> None:
+    """Create the storage and every Optuna study once, before any worker starts (schema-creation race)."""
+    import optuna
+
+    from ablations.objective import open_storage, optuna_study_name
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    storage = open_storage(study.storage_url)
+    for name in sorted({optuna_study_name(study, c) for c in cells}):
+        optuna.create_study(study_name=name, storage=storage, direction=study.objective.direction,
+                            load_if_exists=True)
+
+
+def _cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
+    """Every Optuna trial of the study's cells."""
+    import optuna
+
+    from ablations.objective import open_storage, optuna_study_name
+
+    storage = open_storage(study.storage_url)
+    out = []
+    for name in sorted({optuna_study_name(study, c) for c in cells}):
+        out += [t for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+                if "cell_id" in t.user_attrs]
+    return out
+
+
+def completed_run_ids(study: StudyConfig, cells: list[Cell]) -> set[str]:
+    """MLflow run ids of completed trials."""
+    from optuna.trial import TrialState
+
+    return {t.user_attrs["mlflow_run_id"] for t in _cell_trials(study, cells)
+            if t.state == TrialState.COMPLETE and "mlflow_run_id" in t.user_attrs}
+
+
+def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
+    """Per variant: n and mean +- sample std of the objective and main test metrics over completed cells."""
+    from optuna.trial import TrialState
+
+    from ablations.objective import trial_metrics
+
+    by_cell: dict[str, list] = defaultdict(list)
+    for t in _cell_trials(study, cells):
+        if t.state == TrialState.COMPLETE:
+            by_cell[t.user_attrs["cell_id"]].append(t)
+    pick = max if study.objective.direction == "maximize" else min
+    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for c in cells:
+        if not by_cell.get(c.cell_id):
+            continue
+        best = pick(by_cell[c.cell_id], key=lambda t: t.value)
+        metrics = trial_metrics(best)
+        values[c.variant][study.objective.metric].append(best.value)
+        for m in SUMMARY_METRICS:
+            if f"test/{m}" in metrics:
+                values[c.variant][f"test/{m}"].append(metrics[f"test/{m}"])
+    rows = []
+    for label in dict.fromkeys(c.variant for c in cells):
+        row: dict[str, Any] = {"variant": label, "n": len(values[label].get(study.objective.metric, []))}
+        for key, xs in values[label].items():
+            row[key] = (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None)
+        rows.append(row)
+    return rows
+
+
+def format_summary(study: StudyConfig, rows: list[dict[str, Any]]) -> str:
+    """A plain-text table: variant, n, mean +- std per metric (std n/a with n < 2); reference marked with *."""
+    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("variant", "n")))
+    def cell(v):
+        if v is None:
+            return "-"
+        mean, std = v
+        return f"{mean:.3f} +- {std:.3f}" if std is not None else f"{mean:.3f} +- n/a"
+    table = [["variant", "n", *keys]]
+    for r in rows:
+        star = "*" if r["variant"] == study.reference_label else ""
+        table.append([r["variant"] + star, str(r["n"]), *[cell(r.get(k)) for k in keys]])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n(* = reference; mean +- sample std over seeds and folds)"
+
+
+class CellProgress:
+    """A tqdm bar over cells, fed by polling the claim store (workers may be other processes)."""
+
+    def __init__(self, study: StudyConfig, cells: list[Cell], interval_s: float = 1.0):
+        from tqdm.auto import tqdm
+
+        self.ids = {c.cell_id for c in cells}
+        self.store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+        self.bar = tqdm(total=len(cells), desc=f"{study.name} cells", unit="cell", position=0, dynamic_ncols=True)
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def poll(self) -> None:
+        """Refresh the bar from the store."""
+        try:
+            states = [st.state for cid, st in self.store.status().items() if cid in self.ids]
+        except Exception:  # noqa: BLE001 - a failed poll only delays the bar
+            return
+        self.bar.n = sum(s == "COMPLETE" for s in states)
+        self.bar.set_postfix(running=sum(s == "RUNNING" for s in states), failed=sum(s == "FAILED" for s in states))
+        self.bar.refresh()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.poll()
+
+    def __enter__(self) -> CellProgress:
+        self.poll()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.poll()
+        self.bar.close()
+
+
+def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args: argparse.Namespace) -> int:
+    """Run the study: prepare storage and tracking once, launch workers, clean up, summarise, report."""
+    from ablations.launch import LAUNCHERS, WorkerSpec, worker_fn
+    from ablations.tracking import Tracker
+
+    previous = _sigint(signal.SIG_IGN)  # preparing storage and tracking is not interruptible
+    try:
+        prepare_optuna(study, cells)
+        tracker = Tracker(study.tracking, study.name)
+        parent = tracker.parent_run(
+            {"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
+             "reference": study.reference_label, "n_cells": len(cells)},
+            {"study_file": str(args.study), "n_cells": len(cells), "seeds": study.seeds},
+        )
+    except Exception as err:  # noqa: BLE001 - storage/tracking failures before any trial: invalid setup
+        print(f"error: cannot prepare the study: {mask_secrets(err)}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        _sigint(previous)
+    n_workers = study.resources.n_jobs
+    deadline = time.time() + study.budget.timeout_s if study.budget.timeout_s else None
+    todo = tuple(c for c in cells if states[c.cell_id] != "COMPLETE")
+    spec = WorkerSpec(study, todo, parent, n_workers, deadline, show_epochs=n_workers == 1 and args.launcher == "local")
+    print(f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
+          f"[{args.launcher}]; storage {mask_url(study.storage_url)}")
+    launcher_kw = {"scheduler": args.scheduler} if args.launcher == "dask" else {}
+    interrupted = False
+    try:
+        with CellProgress(study, cells):
+            summaries = LAUNCHERS[args.launcher](worker_fn(spec), n_workers, **launcher_kw)
+    except KeyboardInterrupt:
+        interrupted, summaries = True, []
+    previous = _sigint(signal.SIG_IGN)  # a second Ctrl-C must not leave the cleanup half done
+    try:
+        return _finish(study, cells, args, tracker, parent, interrupted, summaries)
+    finally:
+        _sigint(previous)
+
+
+def _sigint(handler: Any) -> Any:
+    """Install a SIGINT handler (main thread only); returns the previous one."""
+    if handler is None or threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGINT, handler)
+
+
+def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tracker: Any, parent: str,
+            interrupted: bool, summaries: list[Any]) -> int:
+    """After the workers: end stale runs and the parent run, print the summary, render the report."""
+    store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+    final = store.status()
+    complete = [c for c in cells if getattr(final.get(c.cell_id), "state", None) == "COMPLETE"]
+    live = {cid for cid, st in final.items() if st.state == "RUNNING" and not _stale(store, study, st)}
+    elsewhere = [c for c in cells if c.cell_id in live]  # owned by live workers of other commands
+    try:
+        # runs of dead/interrupted workers never stay RUNNING; those of completed trials end FINISHED
+        killed = tracker.kill_running(keep=live, finished=completed_run_ids(study, cells))
+        if not elsewhere or interrupted:
+            status = "FINISHED" if len(complete) == len(cells) else ("KILLED" if interrupted else "FAILED")
+            tracker.end(parent, status)
+    except Exception as err:  # noqa: BLE001
+        killed = []
+        print(f"warning: could not update MLflow at {mask_url(study.tracking)}: {mask_secrets(err)}",
+              file=sys.stderr)
+    if killed:
+        print(f"marked {len(killed)} MLflow run(s) left RUNNING as KILLED")
+    for s in summaries:
+        for cid, reason in getattr(s, "failed", {}).items():
+            print(f"failed cell {cid}: {reason}", file=sys.stderr)
+    print(format_summary(study, summary_rows(study, cells)))
+    print(tracker.ui_hint())
+    if interrupted:
+        print("interrupted: completed cells are kept; run the same command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    if elsewhere and len(complete) + len(elsewhere) == len(cells):
+        print(f"{len(elsewhere)} cell(s) are still running in other workers of this study; the last one to "
+              "finish renders the report")
+        return EXIT_OK
+    if len(complete) < len(cells):
+        print(f"{len(cells) - len(complete)} cell(s) not complete; run the same command again to retry them",
+              file=sys.stderr)
+        return EXIT_FAILED
+    if study.report.kind == "render" and not args.no_report:
+        render_report(study)
+    return EXIT_OK
+
+
+def _stale(store: Any, study: StudyConfig, state: Any) -> bool:
+    if isinstance(store, FileClaimStore):
+        return store.is_stale(state)
+    return time.time() - state.updated_at > study.resources.grace_s
+
+
+def render_report(study: StudyConfig) -> None:
+    """Render the study's report with ablations.report; a failure there does not fail the study."""
+    try:
+        from ablations.report.render import render
+    except ImportError as err:
+        print(f"report: ablations.report is not available ({err}); skipped")
+        return
+    try:
+        path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
+    except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
+        print(f"warning: report rendering failed: {type(err).__name__}: {err}; retry with "
+              f"python -m ablations.report {study.name} --tracking-uri {mask_url(study.tracking)}", file=sys.stderr)
+        return
+    print(f"report: {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code (0 done, 1 study failed, 2 invalid input, 130 interrupted)."""
+    args = build_parser().parse_args(argv)
+    if args.explain:
+        print("\n".join(explain()))
+        return EXIT_OK
+    if args.schema:
+        print(schema_json())
+        return EXIT_OK
+    if not args.study:
+        print("error: give a study file (e.g. studies/quickstart.yaml), or --explain / --schema", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        study = load_study(args.study, args.sets, **{
+            "dataset.root": args.data_root, "resources.n_jobs": args.n_jobs,
+            "storage": args.storage, "tracking_uri": args.tracking_uri,
+        })
+        problems = check_environment(study)
+        if problems:
+            raise ConfigError(problems, args.study)
+        problems = objective_problems(study)
+        if problems:
+            raise ConfigError(problems, args.study)
+        cells = enumerate_cells(study, args.study)
+        states = plan(study, cells)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.dry_run:
+        print_plan(study, cells, states)
+        return EXIT_OK
+    return execute(study, cells, states, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

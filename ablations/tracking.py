@@ -1,0 +1,285 @@
+"""The project's only MLflow importer: one experiment per study, a parent run, nested child runs per trial."""
+
+from __future__ import annotations
+
+import functools
+import io
+import subprocess
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ablations.study import mask_url
+
+PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
+_MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
+_MAX_VALUE = 6000  # MLflow's param value length limit
+
+
+class TrackingError(RuntimeError):
+    """The tracking server or store cannot be used; the message names the (masked) URI."""
+
+
+def _client(uri: str):
+    import os
+
+    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # `file:` stores are opt-in since MLflow 3.x
+    # MLflow's defaults retry a dead server for minutes per call; a study should notice within seconds
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
+    import logging
+
+    from mlflow import MlflowClient
+
+    logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # schema-creation chatter
+    return MlflowClient(tracking_uri=uri)
+
+
+def check_tracking(uri: str, timeout_s: float = 5.0) -> None:
+    """Raise TrackingError unless the tracking URI looks usable; writes nothing."""
+    scheme = uri.split("://", 1)[0] if "://" in uri else "file"
+    if scheme in ("http", "https"):
+        try:
+            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
+                if resp.status != 200:
+                    raise TrackingError(f"tracking server {mask_url(uri)} answered HTTP {resp.status}")
+        except OSError as err:
+            raise TrackingError(f"tracking server {mask_url(uri)} is not reachable: {err}") from None
+        return
+    if scheme == "sqlite":
+        _check_writable(Path(uri.split(":///", 1)[-1]).parent, f"tracking URI {uri}")
+    elif scheme == "file":
+        _check_writable(Path(uri.removeprefix("file://").removeprefix("file:")), f"tracking URI {uri}")
+
+
+def _check_writable(path: Path, what: str) -> None:
+    """Raise TrackingError unless `path` exists writable or could be created (checks the nearest ancestor)."""
+    import os
+
+    probe = path.resolve()
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK):
+        raise TrackingError(f"{what}: {probe} is not a writable directory")
+
+
+@functools.cache
+def provenance() -> dict[str, str]:
+    """Tags that make a run reproducible: git commit and package versions."""
+    import importlib.metadata as md
+
+    tags = {}
+    try:
+        here = Path(__file__).resolve().parent  # the code's checkout, whatever the working directory
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True,
+                             cwd=here)
+        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5,
+                               cwd=here)
+        tags["git_commit"] = out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        tags["git_commit"] = "unknown"
+    for pkg in ("torch", "torchaudio", "torchvision", "optuna", "mlflow", "avtca-ablations", "numpy"):
+        try:
+            tags[f"version.{pkg}"] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return tags
+
+
+def _chunks(items: list, size: int) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Tracker:
+    """Thin batched MLflow logging for a study: all calls go through MlflowClient (any process can log)."""
+
+    def __init__(self, uri: str, study_name: str):
+        self.uri = uri
+        self.study_name = study_name
+        self._experiment_id: str | None = None
+        self.client = _client(uri)
+
+    @property
+    def experiment_id(self) -> str:
+        """The study's experiment, created on first use (a concurrent creator's experiment is reused)."""
+        if self._experiment_id is None:
+            try:
+                exp = self.client.get_experiment_by_name(self.study_name)
+                if exp is None:
+                    try:
+                        self._experiment_id = self.client.create_experiment(self.study_name)
+                    except Exception:  # another process created it between our get and create
+                        exp = self.client.get_experiment_by_name(self.study_name)
+                        if exp is None:
+                            raise
+                if exp is not None:
+                    self._experiment_id = exp.experiment_id
+                    if exp.lifecycle_stage == "deleted":
+                        self.client.restore_experiment(exp.experiment_id)
+            except Exception as err:
+                raise TrackingError(f"MLflow at {mask_url(self.uri)}: {err}") from err
+        return self._experiment_id
+
+    def parent_run(self, tags: Mapping[str, str], params: Mapping[str, Any] = {}) -> str:
+        """The study's parent run: reused (and set RUNNING) on resume, else created."""
+        found = self.client.search_runs(
+            [self.experiment_id], filter_string=f"tags.`avtca.role` = '{PARENT_ROLE}'", max_results=1,
+            order_by=["attributes.start_time ASC"],
+        )
+        if found:
+            run_id = found[0].info.run_id
+            self.client.update_run(run_id, status="RUNNING")
+            self._log(run_id, tags=tags)
+            return run_id
+        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": self.study_name, **tags, **provenance()}
+        run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
+        self._log(run.info.run_id, params=params)
+        return run.info.run_id
+
+    def start_run(self, parent_id: str, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+        """A nested child run (parent set by tag, so it works from any process); params logged in batches."""
+        all_tags = {"mlflow.parentRunId": parent_id, "mlflow.runName": name, **provenance(), **tags}
+        run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
+        self._log(run.info.run_id, params=params)
+        return run.info.run_id
+
+    def _log(self, run_id: str, metrics: Mapping[str, float] = {}, params: Mapping[str, Any] = {},
+             tags: Mapping[str, Any] = {}, step: int = 0) -> None:
+        from mlflow.entities import Metric, Param, RunTag
+
+        now = int(time.time() * 1000)
+        ms = [Metric(k, float(v), now, step) for k, v in metrics.items() if _is_number(v)]
+        ps = [Param(k, str(v)[:_MAX_VALUE]) for k, v in params.items()]
+        ts = [RunTag(k, str(v)[:_MAX_VALUE]) for k, v in tags.items()]
+        for chunk in _chunks(ps, _MAX_PARAMS):
+            self.client.log_batch(run_id, params=chunk)
+        for chunk in _chunks(ts, _MAX_TAGS):
+            self.client.log_batch(run_id, tags=chunk)
+        for chunk in _chunks(ms, _MAX_METRICS):
+            self.client.log_batch(run_id, metrics=chunk)
+
+    def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
+        """One batched request for an epoch's (or the final) metrics."""
+        self._log(run_id, metrics=metrics, step=step)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
+        """Set tags in one request."""
+        self._log(run_id, tags=tags)
+
+    def log_result(self, run_id: str, cfg_yaml: str, result: Any, checkpoint: bool = False) -> None:
+        """Artifacts of a finished training: config.yaml, confusion.png/.csv, per_class.csv, best.pt."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp)
+            (out / "config.yaml").write_text(cfg_yaml)
+            confusion = getattr(result, "confusion", None)
+            names = list(getattr(result, "class_names", None) or [])
+            if confusion is not None:
+                _write_confusion(out, confusion, names)
+            per_class = getattr(result, "per_class", None)
+            if per_class is not None:
+                per_class.to_csv(out / "per_class.csv")
+            if checkpoint and getattr(result, "state_dict", None) is not None:
+                import torch
+
+                torch.save(result.state_dict, out / "best.pt")
+            self.client.log_artifacts(run_id, str(out))
+
+    def end(self, run_id: str, status: str = "FINISHED") -> None:
+        """Terminate a run: FINISHED, FAILED or KILLED."""
+        self.client.set_terminated(run_id, status=status)
+
+    def running_children(self, cell_id: str | None = None) -> list[Any]:
+        """RUNNING child runs of the study (of one cell when given)."""
+        flt = "attributes.status = 'RUNNING' and tags.`avtca.role` != 'study'"
+        if cell_id is not None:
+            flt += f" and tags.cell_id = '{cell_id}'"
+        return list(self.client.search_runs([self.experiment_id], filter_string=flt, max_results=10000))
+
+    def kill_running(self, cell_id: str | None = None, keep: Iterable[str] = (),
+                     finished: Iterable[str] = ()) -> list[str]:
+        """End RUNNING child runs (of one cell) except those of cells in `keep`: FINISHED for the run ids in
+        `finished` (their trial completed, only the run's end was lost), KILLED otherwise; returns run ids."""
+        keep, finished = set(keep), set(finished)
+        ended = []
+        for run in self.running_children(cell_id):
+            rid = run.info.run_id
+            if run.data.tags.get("cell_id") in keep:
+                continue
+            if rid in finished or run.data.tags.get("mlflow.parentRunId") in finished:
+                self.client.set_terminated(rid, status="FINISHED")
+            else:
+                self.client.set_tag(rid, "avtca.killed", "left RUNNING by a dead or interrupted worker")
+                self.client.set_terminated(rid, status="KILLED")
+            ended.append(rid)
+        return ended
+
+    def reconcile(self, cell_id: str, trial_states: dict[str, str]) -> list[str]:
+        """Make a cell's runs agree with its Optuna trials (run id -> COMPLETE/FAIL/PRUNED); returns changed ids.
+
+        A worker killed between finishing its MLflow run and telling Optuna leaves a FINISHED run of a failed
+        trial; one killed earlier leaves a RUNNING run. Runs of complete trials end FINISHED, all others KILLED.
+        """
+        changed = []
+        flt = f"tags.cell_id = '{cell_id}' and tags.`avtca.role` != 'study'"
+        for run in self.client.search_runs([self.experiment_id], filter_string=flt, max_results=10000):
+            rid, status = run.info.run_id, run.info.status
+            state = trial_states.get(rid) or trial_states.get(run.data.tags.get("mlflow.parentRunId", ""))
+            want = "FINISHED" if state == "COMPLETE" else "KILLED"
+            if status == "RUNNING" or (status == "FINISHED" and want == "KILLED"):
+                if want == "KILLED":
+                    self.client.set_tag(rid, "avtca.killed", "its worker died before the trial was recorded")
+                    self.client.set_tag(rid, "optuna.state", state or "FAIL")
+                self.client.set_terminated(rid, status=want)
+                changed.append(rid)
+        return changed
+
+    def ui_hint(self) -> str:
+        """The command that opens the MLflow UI on this store (credentials masked)."""
+        if self.uri.startswith(("http://", "https://")):
+            return f"MLflow UI: {mask_url(self.uri)}"
+        return f"MLflow UI: mlflow ui --backend-store-uri {mask_url(self.uri)}"
+
+
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _write_confusion(out: Path, confusion: Any, names: list[str]) -> None:
+    """confusion.csv (true, pred, count: the report's format) and a labelled confusion.png."""
+    import numpy as np
+
+    matrix = np.asarray(confusion)
+    names = names or [str(i) for i in range(matrix.shape[0])]
+    buf = io.StringIO()
+    buf.write("true,pred,count\n")
+    for i, true in enumerate(names):
+        for j, pred in enumerate(names):
+            buf.write(f"{true},{pred},{int(matrix[i, j])}\n")
+    (out / "confusion.csv").write_text(buf.getvalue())
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(names), 1 + 0.5 * len(names)))
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
+    ax.set_yticks(range(len(names)), names)
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            ax.text(j, i, int(matrix[i, j]), ha="center", va="center", fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("test confusion matrix (counts)")
+    fig.tight_layout()
+    fig.savefig(out / "confusion.png", dpi=80, metadata={"Software": None})
+    plt.close(fig)
