@@ -26,8 +26,10 @@ SUMMARY_PREFIXES = ("val/", "test/")
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     """Optuna storage: a journal file (default; several processes on one machine) or a database URL."""
     if is_sql_url(url):
+        from ablations.pg import open_rdb_storage  # schema creation under a lock: workers may start together
+
         try:
-            return optuna.storages.RDBStorage(url)
+            return open_rdb_storage(url)
         except Exception as err:  # unreachable server, wrong password, missing driver
             raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
     from optuna.storages import JournalStorage

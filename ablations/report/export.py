@@ -88,7 +88,7 @@ def export_frames(
 def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path) -> Path:
     """Write runs.csv, history.csv, confusion.csv (and optuna.csv for tuned cells) into out_dir; returns runs.csv."""
     from ablations.report.load import ReportInputError
-    from ablations.report.mlflow_read import StudyNotFound, read_study
+    from ablations.tracking.read import StudyNotFound, read_study
     from ablations.report.render import write_csv
 
     try:

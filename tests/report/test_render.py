@@ -140,16 +140,22 @@ def test_cli_subprocess_reports_missing_column(tmp_path):
     assert "missing column 'seed'" in proc.stderr
 
 
-def test_only_mlflow_read_imports_mlflow():
+def _importers(root: Path, module: str) -> set[str]:
     import ast
 
-    package = Path(__file__).parents[2] / "ablations" / "report"
-    importers = set()
-    for path in package.glob("*.py"):
+    found = set()
+    for path in root.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text())):
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            if any(n == "mlflow" or n.startswith("mlflow.") for n in names):
-                importers.add(path.name)
-    assert importers == {"mlflow_read.py"}
+            if any(n == module or n.startswith(module + ".") for n in names):
+                found.add(path.relative_to(root).as_posix())
+    return found
+
+
+def test_only_the_tracking_package_imports_mlflow_and_avtca_neither_mlflow_nor_optuna():
+    repo = Path(__file__).parents[2]
+    assert _importers(repo / "ablations", "mlflow") == {"tracking/__init__.py", "tracking/read.py"}
+    assert _importers(repo / "avtca", "mlflow") == set()
+    assert _importers(repo / "avtca", "optuna") == set()

@@ -1,7 +1,4 @@
-"""All of the report's MLflow reading, in one module (to be moved into ablations/tracking.py at integration).
-
-Returns plain Python data only, so nothing else in ablations.report needs mlflow.
-"""
+"""Reading a study back out of MLflow for the report: plain Python data only, so ablations.report needs no mlflow."""
 
 from __future__ import annotations
 
