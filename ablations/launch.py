@@ -123,7 +123,8 @@ def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: 
         done.append(frozen)
         if "tracking_error" in (frozen.user_attrs or {}) or objective.tracking_errors:
             print(f"warning: MLflow logging failed for trial {frozen.number} ({cell.describe()}); its result is "
-                  f"kept in the Optuna storage (user attr tracking_error): {objective.tracking_errors[:1]}")
+                  f"kept in the Optuna storage (user attr tracking_error): {objective.tracking_errors[:1]}. Once the "
+                  f"tracking server is back, run the same command with --resync-tracking to log it to MLflow")
     return _best_number(study, done)
 
 

@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--launcher", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
     p.add_argument("--no-report", action="store_true", help="do not render the report at the end")
+    p.add_argument("--resync-tracking", action="store_true",
+                   help="create the MLflow runs of completed trials whose logging failed, then exit")
     p.add_argument("--explain", action="store_true", help="list every study-file key and exit")
     p.add_argument("--schema", action="store_true", help="print the study file's JSON schema and exit")
     return p
@@ -373,7 +375,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.dry_run:
         print_plan(study, cells, states)
         return EXIT_OK
+    if args.resync_tracking:
+        return resync(study, cells)
     return execute(study, cells, states, args)
+
+
+def resync(study: StudyConfig, cells: list[Cell]) -> int:
+    """`--resync-tracking`: recreate missing MLflow runs from the Optuna storage (the source of truth)."""
+    from ablations.resync import resync_tracking
+    from ablations.tracking import Tracker, check_tracking
+
+    try:
+        check_tracking(study.tracking)
+        tracker = Tracker(study.tracking, study.name)
+        parent = tracker.parent_run({"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
+                                     "reference": study.reference_label, "n_cells": len(cells)})
+        created = resync_tracking(study, cells, tracker, parent)
+        # parent_run() reopened the study's run; it ends as the study stands
+        final = open_claim_store(study.storage_url, study.name, study.resources.grace_s).status()
+        complete = all(getattr(final.get(c.cell_id), "state", None) == "COMPLETE" for c in cells)
+        tracker.end(parent, "FINISHED" if complete else "FAILED")
+    except Exception as err:  # noqa: BLE001 - storage or tracking unusable: nothing was changed
+        print(f"error: cannot re-sync tracking: {mask_secrets(err)}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"re-synced {len(created)} run(s) into MLflow at {mask_url(study.tracking)}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -159,4 +159,27 @@ def test_tracking_server_going_away_keeps_results_and_flags_them(study_servers, 
     flagged = [t for t in trials if "tracking_error" in t.user_attrs]
     assert flagged, text  # the trials that could not be logged are marked in the Optuna storage ...
     assert "MLflow logging failed" in text and "kept in the Optuna storage" in text  # ... and said so, loudly
+    assert "--resync-tracking" in text  # ... with the command that repairs it
     assert codes[0] in (0, 1), text
+
+    # the tracking store is back (the study server's MLflow shares its database): re-sync from Optuna
+    def finished_runs() -> set:
+        return {(r.data.tags["cell_id"], r.data.tags["optuna.trial_number"])
+                for r in child_runs(servers.tracking, name) if r.info.status == "FINISHED"}
+
+    missing = [t for t in flagged if (t.user_attrs["cell_id"], str(t.number)) not in finished_runs()]
+    assert missing, text
+    resync_log = tmp_path / "resync.log"
+    for attempt in range(2):  # the second pass must find nothing left to do
+        proc = start_runner(study, servers.storage, servers.tracking, env, resync_log, "--resync-tracking")
+        assert wait_all([proc], timeout_s=240) == [0], resync_log.read_text()
+    out = resync_log.read_text()
+    assert f"re-synced {len(missing)} run(s)" in out and "re-synced 0 run(s)" in out, out
+    finished = finished_runs()
+    for t in flagged:  # every flagged, completed trial now has a FINISHED run with its final metrics
+        assert (t.user_attrs["cell_id"], str(t.number)) in finished
+    runs = child_runs(servers.tracking, name)
+    resynced = [r for r in runs if "avtca.resynced" in r.data.tags]
+    assert len(resynced) == len(missing)
+    assert all("test/accuracy" in r.data.metrics and "val/accuracy" in r.data.metrics for r in resynced)
+    assert not [r for r in runs if r.info.status == "RUNNING"]  # runs cut off by the outage were ended
