@@ -92,11 +92,11 @@ def table_rows(results: dict[str, list[dict]], seeds: list[int], trials: int) ->
 def build_parser() -> argparse.ArgumentParser:
     """Command-line options."""
     p = base_parser(__doc__.splitlines()[0])
-    p.add_argument("--pruner", choices=sorted(PRUNERS), default="median")
+    p.add_argument("--pruner", choices=sorted(PRUNERS), default="hyperband")
     p.add_argument("--trials", type=int, default=12, help="tuning trials per study")
     p.add_argument("--epochs", type=int, default=5, help="epochs of an unpruned trial")
     p.add_argument("--startup", type=int, default=3, help="TPE start-up (random) trials")
-    p.add_argument("--objective", default="val/accuracy",
+    p.add_argument("--objective", default="val/loss",
                    help="the study's objective.metric, which the pruner watches too (val/loss: no ties on small "
                         "validation sets); the table always shows the chosen trial's val/accuracy")
     p.add_argument("--sampler-seeds", default="0", help="comma-separated TPE seeds; one pair of studies each")

@@ -32,7 +32,7 @@ def test_pruning_tiny(tmp_path, study_workdir):
                                   "--workdir", str(study_workdir), "--out", str(out)])
     assert code == 0
     rows = [line.split(" | ") for line in out.read_text().splitlines() if "pruner | 0 |" in line]
-    assert [r[0] for r in rows] == ["| no pruner", "| median pruner"]
+    assert [r[0] for r in rows] == ["| no pruner", "| hyperband pruner"]  # the default pruner
     assert rows[0][3] == "0" and rows[0][4] == "4"  # no pruning: 2 trials x 2 epochs
     assert 2 <= int(rows[1][4]) <= 4  # with the pruner: at least one epoch per trial, at most all
 
