@@ -191,7 +191,7 @@ def worker_name(index: int = 0) -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{index}"
 
 
-def _owner_dead(worker: str) -> bool:
+def owner_dead(worker: str) -> bool:
     """True when `worker` ran on this host and its process is gone (SIGKILL, crash)."""
     host, _, rest = worker.partition(":")
     pid_text = rest.partition(":")[0]
@@ -237,7 +237,7 @@ class FileClaimStore:
     def is_stale(self, state: CellState, now: float | None = None) -> bool:
         """A RUNNING claim whose owner died or stopped heart-beating for grace_s."""
         now = time.time() if now is None else now
-        return state.state == "RUNNING" and (now - state.updated_at > self.grace_s or _owner_dead(state.worker))
+        return state.state == "RUNNING" and (now - state.updated_at > self.grace_s or owner_dead(state.worker))
 
     def claim(self, cell_id: str, worker: str) -> bool:
         """Own the cell iff unclaimed, FAILED, or RUNNING but stale; COMPLETE cells are never re-claimed."""

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from ablations.cells import CellState, _owner_dead
+from ablations.cells import CellState, owner_dead
 from ablations.pg import explain_db_error, mask_url, to_sqlalchemy_url
 
 TABLE = "avtca_cells"
@@ -163,7 +163,7 @@ class SqlClaimStore:
             f"SELECT worker, updated_at FROM {TABLE} WHERE study = :study AND cell_id = :cell AND state = '{RUNNING}'"
         )
         row = self._tx(lambda c: c.execute(read, self._key(cell_id)).first())
-        if row is None or not _owner_dead(row[0]):
+        if row is None or not owner_dead(row[0]):
             return False
         # compare-and-swap on (worker, updated_at): of several workers noticing the death, exactly one wins
         swap = sa.text(
@@ -210,14 +210,15 @@ class SqlClaimStore:
         return self._tx(lambda c: c.execute(sql, self._key(cell_id, worker)).rowcount) == 1
 
     def stale(self, grace_s: float | None = None) -> list[str]:
-        """RUNNING cells whose last heartbeat is older than `grace_s` (default: the store's grace)."""
+        """RUNNING cells whose heartbeat is older than `grace_s` (database clock) or whose owner on this host died."""
         self.engine  # noqa: B018
         sql = sa.text(
-            f"SELECT cell_id FROM {TABLE} WHERE study = :study AND state = '{RUNNING}' "
-            f"AND updated_at < {self._now} - :grace ORDER BY cell_id"
+            f"SELECT cell_id, worker, updated_at < {self._now} - :grace FROM {TABLE} "
+            f"WHERE study = :study AND state = '{RUNNING}' ORDER BY cell_id"
         )
         grace = self.grace_s if grace_s is None else float(grace_s)
-        return self._tx(lambda c: [r[0] for r in c.execute(sql, {"study": self.study_name, "grace": grace})])
+        rows = self._tx(lambda c: c.execute(sql, {"study": self.study_name, "grace": grace}).all())
+        return [cell for cell, worker, old in rows if old or owner_dead(worker)]
 
     def status(self) -> dict[str, CellState]:
         """Every known cell of this study -> CellState(state, worker, updated_at, trial_number)."""

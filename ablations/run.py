@@ -15,7 +15,7 @@ from typing import Any
 from avtca.config.base import ConfigError
 
 from ablations.cells import (
-    Cell, FileClaimStore, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
+    Cell, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
 )
 from ablations.study import StudyConfig, explain, load_study, mask_secrets, mask_url, schema_json
 
@@ -91,10 +91,10 @@ def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     if is_sql_url(study.storage_url):
         return states  # opening the SQL claim table could create it; a dry run does not
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+    stale = set(store.stale())
     for cid, st in store.status().items():
         if cid in states:
-            stale = isinstance(store, FileClaimStore) and store.is_stale(st)
-            states[cid] = "stale" if stale else st.state
+            states[cid] = "stale" if cid in stale else st.state
     return states
 
 
@@ -287,7 +287,8 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     final = store.status()
     complete = [c for c in cells if getattr(final.get(c.cell_id), "state", None) == "COMPLETE"]
-    live = {cid for cid, st in final.items() if st.state == "RUNNING" and not _stale(store, study, st)}
+    stale = set(store.stale())
+    live = {cid for cid, st in final.items() if st.state == "RUNNING" and cid not in stale}
     elsewhere = [c for c in cells if c.cell_id in live]  # owned by live workers of other commands
     try:
         # runs of dead/interrupted workers never stay RUNNING; those of completed trials end FINISHED
@@ -320,12 +321,6 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
     if study.report.kind == "render" and not args.no_report:
         render_report(study)
     return EXIT_OK
-
-
-def _stale(store: Any, study: StudyConfig, state: Any) -> bool:
-    if isinstance(store, FileClaimStore):
-        return store.is_stale(state)
-    return time.time() - state.updated_at > study.resources.grace_s
 
 
 def render_report(study: StudyConfig) -> None:

@@ -23,10 +23,11 @@ class TrackingError(RuntimeError):
     """The tracking server or store cannot be used; the message names the (masked) URI."""
 
 
-def _client(uri: str):
+def _client(uri: str | None):
     import os
 
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # `file:` stores are opt-in since MLflow 3.x
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded CSV is noise
     # MLflow's defaults retry a dead server for minutes per call; a study should notice within seconds
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,8 @@ from typing import Any
 from tqdm import tqdm
 
 from avtca.config.base import suggest
+
+from ablations.tracking import _client
 
 HISTORY_PREFIXES = ("train/", "val/")
 CELL_ROLES = ("trial", "fold")  # tag avtca.role of runs that hold one (variant, seed, fold) cell
@@ -23,14 +24,6 @@ def _own_tags(tags: dict[str, str]) -> dict[str, str]:
 
 class StudyNotFound(LookupError):
     """No MLflow experiment holds the study; the message lists the experiments found."""
-
-
-def _client(tracking_uri: str | None):
-    os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # `file:` stores are opt-in since MLflow 3.x
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per confusion.csv is noise
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=tracking_uri)
 
 
 def _experiment(client: Any, study_name: str, tracking_uri: str | None) -> Any:

@@ -122,8 +122,10 @@ def test_dead_owner_on_this_host_is_taken_over_at_once(db_url):
     store = SqlClaimStore(db_url, "dead", grace_s=3600)
     assert store.claim("a", dead)
     assert not store.claim("a", "w2")  # owner alive
+    assert store.stale() == []
     proc.kill()
     proc.wait()
+    assert store.stale() == ["a"]  # the same staleness the file store reports, so runners agree on it
     assert store.claim("a", "w2")  # owner's pid is gone: no need to wait an hour of grace
     assert not store.claim("a", "w3")
     assert store.attempts()["a"] == 2

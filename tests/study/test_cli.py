@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import pytest
 import yaml
 
+from ablations.pg import free_port
 from ablations.run import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import TINY, write_study
@@ -16,12 +16,6 @@ from .conftest import TINY, write_study
 
 def files_under(directory: Path) -> set[str]:
     return {p.relative_to(directory).as_posix() for p in directory.rglob("*")}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_explain_lists_every_key_with_type_default_and_description(capsys):
