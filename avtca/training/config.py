@@ -19,6 +19,9 @@ class SGD(Strict):
     momentum: NonNegativeFloat = 0.9
     dampening: NonNegativeFloat = 0.9
     nesterov: bool = False
+    # one fused kernel for the whole update instead of a loop over tensors: same algorithm, faster; a runtime
+    # knob (not part of a cell's identity), like the device
+    fused: bool = False
 
 
 class AdamW(Strict):
@@ -28,6 +31,7 @@ class AdamW(Strict):
     beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
+    fused: bool = False  # one fused kernel for the update (see SGD.fused)
 
 
 OptimizerCfg = Annotated[SGD | AdamW, Field(discriminator="kind")]

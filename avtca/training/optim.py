@@ -28,9 +28,15 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
             dampening=opt.dampening,
             weight_decay=cfg.weight_decay,
             nesterov=opt.nesterov,
+            fused=opt.fused or None,  # None = torch's default (for-each) implementation
         )
     return torch.optim.AdamW(
-        params, lr=cfg.lr, betas=(opt.beta1, opt.beta2), eps=opt.eps, weight_decay=cfg.weight_decay
+        params,
+        lr=cfg.lr,
+        betas=(opt.beta1, opt.beta2),
+        eps=opt.eps,
+        weight_decay=cfg.weight_decay,
+        fused=opt.fused or None,
     )
 
 

@@ -1,5 +1,6 @@
 """The shared timing/output helpers and run_all's RESULTS.md splicing."""
 
+import re
 from pathlib import Path
 
 import pytest
@@ -75,7 +76,9 @@ def test_run_all_smoke_writes_the_cpu_block(tmp_path):
     text = results.read_text()
     start, end = marker("cpu", "train_step")
     assert f"{start}\n{table.strip()}\n{end}" in text
-    assert "| avtca | baseline | 8 |" in table
+    # which case is fastest at this toy size is up to the machine: only the rows are asserted
+    assert re.search(r"^\| avtca \| baseline( \*\*best\*\*)? \| 8 \|", table, re.M)
+    assert re.search(r"^\| avtca \| amp\+cl\+fused\+bs16( \*\*best\*\*)? \| 16 \|", table, re.M)
     for name in BENCHMARKS:  # only train_step's block was replaced
         for device in ("cpu", "cuda"):
             if (device, name) != ("cpu", "train_step"):

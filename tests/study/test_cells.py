@@ -27,7 +27,8 @@ def test_cell_id_ignores_runtime_knobs_but_not_the_experiment():
     study = tiny()
     base = resolve(study, {})
     same = resolve(study, {"train.device": "cuda:1", "train.threads": 2, "train.num_workers": 3,
-                           "data.cache": "/elsewhere", "train.save_checkpoint": True})
+                           "data.cache": "/elsewhere", "train.save_checkpoint": True,
+                           "train.optimizer.fused": True})
     assert cell_id(base, 0, 0) == cell_id(same, 0, 0)
     assert len(cell_id(base, 0, 0)) == 16
     assert cell_id(base, 0, 0) != cell_id(base, 1, 0)

@@ -40,6 +40,26 @@ def test_dotted_overrides_switch_kinds():
     assert isinstance(build_optimizer(nn.Linear(2, 2), cfg), torch.optim.AdamW)
 
 
+@pytest.mark.parametrize("kind", ["sgd", "adamw"])
+def test_fused_optimizer_is_the_same_update_in_one_kernel(kind):
+    def trained(fused: bool) -> torch.Tensor:
+        torch.manual_seed(0)
+        model = nn.Linear(4, 3)
+        cfg = validate(TrainConfig, {"lr": 0.05, "optimizer": {"kind": kind, "fused": fused}})
+        opt = build_optimizer(model, cfg)
+        assert bool(opt.defaults["fused"]) is fused
+        x, y = torch.randn(16, 4), torch.randint(0, 3, (16,))
+        for _ in range(5):
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        return model.weight.detach().clone()
+
+    plain, fused = trained(False), trained(True)
+    assert not torch.equal(plain, nn.Linear(4, 3).weight)  # it did train
+    torch.testing.assert_close(fused, plain, rtol=1e-5, atol=1e-6)
+
+
 def _lrs(cfg: TrainConfig, values=None) -> list[float]:
     opt = build_optimizer(nn.Linear(2, 2), cfg)
     sched = LRSchedule(opt, cfg, higher_is_better=True)
