@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import statistics
 import warnings
 from collections.abc import Callable, Mapping
@@ -21,6 +22,8 @@ from ablations.study import (
 
 # final metrics kept on the Optuna trial (user attr "metrics") for the end-of-study summary
 SUMMARY_PREFIXES = ("val/", "test/")
+# what MLflow would have received, kept on the trial when logging failed, so --resync-tracking can replay it
+BACKUP_ATTR = "tracking_backup"
 
 
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
@@ -176,8 +179,8 @@ class Objective:
             self.run_ids.append(trial_run)
             trial.set_user_attr("mlflow_run_id", trial_run)
         status, state = "FAILED", "FAIL"
+        values, results = [], []
         try:
-            values, results = [], []
             for fold in c.folds:
                 run = trial_run
                 if span and trial_run:
@@ -216,12 +219,17 @@ class Objective:
                 self._track("tag", self.tracker.set_tags, run, {"error": f"{type(err).__name__}: {err}"[:500]})
             raise
         finally:
+            run_tags = {"optuna.state": state}
+            if self.tracking_errors and status == "FINISHED":  # the runs have gaps: resync rebuilds them
+                status, run_tags["avtca.killed"] = "KILLED", "tracking failed mid-trial; see --resync-tracking"
             for run in self.run_ids:
-                self._track("tag", self.tracker.set_tags, run, {"optuna.state": state})
+                self._track("tag", self.tracker.set_tags, run, run_tags)
             for run in reversed(self.run_ids):
                 self._track("end run", self.tracker.end, run, status)
             if self.tracking_errors:
                 trial.set_user_attr("tracking_error", "; ".join(self.tracking_errors)[:1000])
+                if state == "COMPLETE":
+                    trial.set_user_attr(BACKUP_ATTR, [tracking_backup(r, f) for r, f in zip(results, c.folds)])
 
     def _train_fold(self, train_fn, cfg, trial, fold, run, span, pruned_cls):
         """Train one fold, reporting every epoch to MLflow (one batch) and, when not spanning folds, to the pruner."""
@@ -250,6 +258,22 @@ class Objective:
             self._track("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
                         checkpoint=cfg.train.save_checkpoint)
         return result
+
+
+def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
+    """The JSON-safe part of a fold's TrainResult that its MLflow run holds: curves, final metrics, confusion."""
+    per_class = getattr(result, "per_class", None)
+    confusion = getattr(result, "confusion", None)
+    return {
+        "fold": fold,
+        "history": [{k: float(v) for k, v in h.items() if isinstance(v, numbers.Real)} for h in result.history or []],
+        "metrics": {k: float(v) for k, v in result.metrics.items()},
+        "best_epoch": int(result.best_epoch), "n_params": int(result.n_params), "seconds": float(result.seconds),
+        "device": result.device, "precision": result.precision,
+        "confusion": None if confusion is None else [[int(x) for x in row] for row in confusion],
+        "class_names": list(getattr(result, "class_names", None) or []),
+        "per_class": None if per_class is None else json.loads(per_class.to_json(orient="split")),
+    }  # fmt: skip
 
 
 def _data_tags(cfg: Any) -> dict[str, str]:
