@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -34,6 +35,26 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     """Return ` (did you mean 'x'?)` for the nearest choice, or an empty string."""
     close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def suggest_kind(word: str, members: Iterable[type[BaseModel]]) -> str:
+    """`suggest` for a union tag, also matching what each kind is called in words (its docstring's first line).
+
+    `intermediate` -> ` (did you mean 'ia' (Intermediate attention) or 'it' (Intermediate transformer ...)?)`.
+    """
+    members = [m for m in members if _tag_of(m) is not None]
+    near = suggest(word, [str(_tag_of(m)) for m in members])
+    tokens = [t for t in re.split(r"[\s_\-]+", str(word).lower()) if len(t) >= 3]
+    if near or not tokens:
+        return near
+    hits = []
+    for member in members:
+        label = (member.__doc__ or "").strip().splitlines()[0].split(":")[0].rstrip(".") if member.__doc__ else ""
+        words = re.findall(r"[a-z0-9]+", label.lower())
+        if words and all(any(w.startswith(t) or difflib.SequenceMatcher(None, t, w).ratio() >= 0.8 for w in words)
+                         for t in tokens):  # fmt: skip
+            hits.append(f"'{_tag_of(member)}' ({label})")
+    return f" (did you mean {' or '.join(hits)}?)" if hits else ""
 
 
 def _strip_quotes(text: str) -> list[str]:
@@ -76,6 +97,13 @@ def _unwrap(annotation: Any, tag: str | None) -> Any:
     return None if tag is not None else annotation
 
 
+def _members(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models of a (discriminated) union annotation, in declaration order."""
+    if isinstance(annotation, type):
+        return [annotation] if issubclass(annotation, BaseModel) else []
+    return [m for arg in get_args(annotation) for m in _members(arg)]
+
+
 def _union_member(annotation: Any, tag: str) -> Any:
     inner = _unwrap(annotation, tag) if get_args(annotation) else None
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
@@ -98,7 +126,9 @@ def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
         if kind == "union_tag_invalid":
             tags = _strip_quotes(ctx["expected_tags"])
             disc = ctx["discriminator"].strip("'")
-            lines.append(f"{path}.{disc}: '{ctx['tag']}' is not one of {', '.join(tags)}{suggest(ctx['tag'], tags)}")
+            members = _members(_walk(cls, loc))
+            hint = suggest_kind(ctx["tag"], members) if members else suggest(ctx["tag"], tags)
+            lines.append(f"{path}.{disc}: '{ctx['tag']}' is not one of {', '.join(tags)}{hint}")
             continue
         if kind == "extra_forbidden":
             allowed = _fields_at(cls, loc[:-1])

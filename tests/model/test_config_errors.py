@@ -21,6 +21,15 @@ def test_typo_in_kind():
     assert _problems(**{"fusion.kind": "itt"}) == ["model.fusion.kind: 'itt' is not one of ia, it, lt, none (did you mean 'it'?)"]
 
 
+def test_kind_named_in_words_suggests_by_description():
+    (line,) = _problems(**{"fusion.kind": "intermediate"})
+    assert line.startswith("model.fusion.kind: 'intermediate' is not one of ia, it, lt, none (did you mean ")
+    assert "'ia' (Intermediate attention)" in line and "'it' (Intermediate transformer" in line
+    (line,) = _problems(**{"video.channel_attention.kind": "squeeze"})
+    assert "(did you mean 'se' (Squeeze-excite" in line
+    assert _problems(**{"fusion.kind": "xyz"}) == ["model.fusion.kind: 'xyz' is not one of ia, it, lt, none"]
+
+
 def test_typo_in_nested_kind():
     (line,) = _problems(**{"video.channel_attention.kind": "see"})
     # base.format_errors keeps pydantic's union tag ('frames') in this path; reported to the lead
