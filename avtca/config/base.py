@@ -97,11 +97,11 @@ def _unwrap(annotation: Any, tag: str | None) -> Any:
     return None if tag is not None else annotation
 
 
-def _members(annotation: Any) -> list[type[BaseModel]]:
+def union_members(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models of a (discriminated) union annotation, in declaration order."""
     if isinstance(annotation, type):
         return [annotation] if issubclass(annotation, BaseModel) else []
-    return [m for arg in get_args(annotation) for m in _members(arg)]
+    return [m for arg in get_args(annotation) for m in union_members(arg)]
 
 
 def _union_member(annotation: Any, tag: str) -> Any:
@@ -126,7 +126,7 @@ def format_errors(err: ValidationError, cls: type[BaseModel]) -> list[str]:
         if kind == "union_tag_invalid":
             tags = _strip_quotes(ctx["expected_tags"])
             disc = ctx["discriminator"].strip("'")
-            members = _members(_walk(cls, loc))
+            members = union_members(_walk(cls, loc))
             hint = suggest_kind(ctx["tag"], members) if members else suggest(ctx["tag"], tags)
             lines.append(f"{path}.{disc}: '{ctx['tag']}' is not one of {', '.join(tags)}{hint}")
             continue

@@ -1,0 +1,82 @@
+"""The end-of-study summary: per variant, mean +- std of the objective and main test metrics over its cells."""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from typing import Any
+
+from ablations.cells import Cell
+from ablations.study import StudyConfig
+
+SUMMARY_METRICS = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
+
+
+def cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
+    """Every Optuna trial of the study's cells."""
+    import optuna
+
+    from ablations.objective import open_storage, optuna_study_name
+
+    storage = open_storage(study.storage_url)
+    out = []
+    for name in sorted({optuna_study_name(study, c) for c in cells}):
+        out += [t for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+                if "cell_id" in t.user_attrs]
+    return out
+
+
+def completed_run_ids(study: StudyConfig, cells: list[Cell]) -> set[str]:
+    """MLflow run ids of completed trials."""
+    from optuna.trial import TrialState
+
+    return {t.user_attrs["mlflow_run_id"] for t in cell_trials(study, cells)
+            if t.state == TrialState.COMPLETE and "mlflow_run_id" in t.user_attrs}
+
+
+def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
+    """Per variant: n and mean +- sample std of the objective and main test metrics over completed cells."""
+    from optuna.trial import TrialState
+
+    from ablations.objective import trial_metrics
+
+    by_cell: dict[str, list] = defaultdict(list)
+    for t in cell_trials(study, cells):
+        if t.state == TrialState.COMPLETE:
+            by_cell[t.user_attrs["cell_id"]].append(t)
+    pick = max if study.objective.direction == "maximize" else min
+    values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    for c in cells:
+        if not by_cell.get(c.cell_id):
+            continue
+        best = pick(by_cell[c.cell_id], key=lambda t: t.value)
+        metrics = trial_metrics(best)
+        values[c.variant][study.objective.metric].append(best.value)
+        for m in SUMMARY_METRICS:
+            if f"test/{m}" in metrics:
+                values[c.variant][f"test/{m}"].append(metrics[f"test/{m}"])
+    rows = []
+    for label in dict.fromkeys(c.variant for c in cells):
+        row: dict[str, Any] = {"variant": label, "n": len(values[label].get(study.objective.metric, []))}
+        for key, xs in values[label].items():
+            row[key] = (statistics.fmean(xs), statistics.stdev(xs) if len(xs) > 1 else None)
+        rows.append(row)
+    return rows
+
+
+def format_summary(study: StudyConfig, rows: list[dict[str, Any]]) -> str:
+    """A plain-text table: variant, n, mean +- std per metric (std n/a with n < 2); reference marked with *."""
+    keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("variant", "n")))
+    def cell(v):
+        if v is None:
+            return "-"
+        mean, std = v
+        return f"{mean:.3f} +- {std:.3f}" if std is not None else f"{mean:.3f} +- n/a"
+    table = [["variant", "n", *keys]]
+    for r in rows:
+        star = "*" if r["variant"] == study.reference_label else ""
+        table.append([r["variant"] + star, str(r["n"]), *[cell(r.get(k)) for k in keys]])
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines) + "\n(* = reference; mean +- sample std over seeds and folds)"
