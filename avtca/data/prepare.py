@@ -30,12 +30,12 @@ from avtca.data.sources import Clip, Scan
 log = logging.getLogger("avtca.data")
 
 
-def dataset_root(cfg: DataConfig) -> Path:
+def dataset_root(cfg: DataConfig, progress: bool = True) -> Path:
     """The directory the adapter reads: the given root, or the generated synthetic dataset."""
     if cfg.is_synthetic:
         from avtca.data.synthetic import ensure_synthetic
 
-        return ensure_synthetic(cfg)
+        return ensure_synthetic(cfg, progress=progress)
     return Path(cfg.root)
 
 
@@ -203,7 +203,7 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
         cached = load_cache(cfg)  # another worker may have finished while we waited
         if cached is not None:
             return cached
-        root = dataset_root(cfg)
+        root = dataset_root(cfg, progress)
         t0 = time.time()
         if cfg.name == "mosei":
             arrays, manifest = mosei.load(root, cfg.mosei)

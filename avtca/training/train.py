@@ -79,7 +79,8 @@ def train(
     """Train cfg.model on fold `fold` of cfg.data, evaluate the best epoch on val/test and under robustness conditions.
 
     `report(epoch, metrics)` is called after each epoch and may raise avtca.training.Pruned;
-    `progress` is None (own epoch bar), False (silent), a tqdm-like object, or a callable(epoch, metrics).
+    `progress` is None (own epoch bar), False (silent, data preparation too), a tqdm-like object, or a
+    callable(epoch, metrics).
     """
     from avtca import create_model
     from avtca.data import build_splits
@@ -88,7 +89,7 @@ def train(
     tcfg = cfg.train
     with torch_threads(tcfg.threads):
         seed_everything(tcfg.seed, tcfg.deterministic)
-        splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed)
+        splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed, progress=progress is not False)
         info = splits.info
         _check_head(cfg, info.task)
         # re-seed so the initial weights do not depend on how much randomness data preparation used

@@ -128,3 +128,11 @@ def test_mosei_feature_tasks_train_end_to_end(task, head):
     else:
         assert result.monitor == "val/wacc"
         assert result.metrics["test/wacc"] > 0.6  # balanced accuracy: chance is 0.5
+
+
+def test_silent_train_prepares_fresh_data_without_printing(data, tmp_path, capfd):
+    fresh = {**data, "cache": str(tmp_path / "cache"), "synthetic": {**data["synthetic"], "actors": 3}}
+    train(_cfg(fresh, "avtca-audio", epochs=1), progress=False)
+    out, err = capfd.readouterr()
+    assert (tmp_path / "cache" / "prepare-log.jsonl").exists()  # generated and prepared in this call
+    assert "synthetic" not in err and "prepare" not in err and "clips ready" not in err, err[-500:]
