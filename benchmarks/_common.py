@@ -32,6 +32,14 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_isa() -> str:
+    """The vector ISA torch dispatches to and whether bf16 runs in hardware: bf16 autocast speed hinges on it."""
+    from avtca.training.runtime import cpu_has_native_bf16
+
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{capability}, bf16 {'in hardware' if cpu_has_native_bf16() else 'emulated'}"
+
+
 def usable_cores() -> int:
     """Cores this process may run on (affinity mask where the OS has one)."""
     try:
@@ -71,7 +79,7 @@ def machine_lines(device: torch.device | None = None, command: str | None = None
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
     command = command or command_line()
     return [
-        f"- machine: {cpu_model()}, {usable_cores()} usable cores, torch threads {torch.get_num_threads()}; "
+        f"- machine: {cpu_model()} ({cpu_isa()}), {usable_cores()} usable cores, torch threads {torch.get_num_threads()}; "
         f"GPU: {gpu_model(device)}",
         f"- versions: {vers}",
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -72,8 +73,20 @@ class Precision:
         return {None: "off", torch.bfloat16: "bf16", torch.float16: "fp16"}[self.dtype]
 
 
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bf16 in hardware (AVX512-BF16 or AMX): elsewhere oneDNN emulates it, slowly."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 def resolve_precision(amp: str, device: torch.device) -> Precision:
-    """`auto` = bf16 (or fp16 where bf16 is unsupported) on CUDA and float32 elsewhere."""
+    """`auto` = bf16 (or fp16 where bf16 is unsupported) on CUDA and float32 elsewhere.
+
+    bf16 on a CPU without bf16 instructions is allowed but warned about: on the reference AVX2 machine
+    its training step was ~10x slower than float32 (benchmarks/RESULTS.md).
+    """
     if amp == "off" or (amp == "auto" and device.type != "cuda"):
         return Precision(None, False)
     if amp == "auto":
@@ -82,6 +95,9 @@ def resolve_precision(amp: str, device: torch.device) -> Precision:
         if device.type != "cuda":
             raise RuntimeError(f"train.amp: 'fp16' needs a CUDA device (got {device}); use bf16 or off")
         return Precision(torch.float16, True)  # fp16 gradients underflow without loss scaling
+    if device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn("train.amp: 'bf16' on a CPU without bf16 instructions (AVX512-BF16/AMX) is emulated and "
+                      "much slower than float32; use amp: off (or auto) here", RuntimeWarning, stacklevel=2)
     return Precision(torch.bfloat16, False)
 
 

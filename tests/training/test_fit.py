@@ -6,7 +6,8 @@ from torch.utils.data import DataLoader
 
 from avtca.config.base import validate
 from avtca.training import NonFiniteLoss, Pruned, TrainConfig, evaluate, fit
-from avtca.training.runtime import seed_everything
+from avtca.training import runtime
+from avtca.training.runtime import resolve_precision, seed_everything
 from tests.training.toys import N_CLASSES, ToyAV, ToyModel, loaders, unpack
 
 
@@ -158,6 +159,7 @@ def test_other_tasks_train(task, key):
         assert res.best_value > 0.6  # balanced accuracy; chance is 0.5
 
 
+@pytest.mark.filterwarnings("ignore:train.amp. 'bf16' on a CPU without bf16")
 def test_bf16_autocast_and_channels_last_on_cpu():
     seed_everything(0)
     res = fit(ToyModel(), loaders(), _cfg(epochs=2, amp="bf16", channels_last=True), "classification",
@@ -166,6 +168,15 @@ def test_bf16_autocast_and_channels_last_on_cpu():
     assert all(np.isfinite(h["train/loss"]) for h in res.history)
     with pytest.raises(RuntimeError, match="fp16.*needs a CUDA device"):
         fit(ToyModel(), loaders(), _cfg(amp="fp16"), "classification", unpack=unpack, progress=False)
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_bf16_on_a_cpu_without_bf16_instructions_is_warned_about(monkeypatch, recwarn, native):
+    monkeypatch.setattr(runtime, "cpu_has_native_bf16", lambda: native)
+    assert resolve_precision("bf16", torch.device("cpu")).name == "bf16"
+    slow = [w for w in recwarn if "without bf16 instructions" in str(w.message)]
+    assert len(slow) == (0 if native else 1)
+    assert resolve_precision("auto", torch.device("cpu")).name == "off"  # the default never picks it on CPU
 
 
 def test_progress_callable_and_tqdm_like():
