@@ -2,7 +2,7 @@
 
 One cell (the full model, seed 0) tuned for `--trials` trials over the learning rate and weight decay,
 through the runner's worker, on synthetic RAVDESS-format data. The pruner is the study file's
-`pruner:` option (median by default, `--pruner hyperband` for the other one). Each sampler seed runs
+`pruner:` option (Hyperband watching val/loss by default; `--pruner median` for the other one). Each sampler seed runs
 both studies back to back (order alternating), so both see the same machine load.
 
 Targets: >= 40% fewer epochs with the pruner, best validation metric within 1 point.
@@ -48,10 +48,15 @@ def epochs_spent(trial, epochs: int) -> int:
 
 
 def best_accuracy(trials: list, minimize: bool) -> float | None:
-    """val/accuracy of the trial the study would pick (best objective value among complete trials)."""
+    """val/accuracy of the trial the study would pick (best objective value among complete trials).
+
+    Pruned trials are not candidates even though Optuna gives them a value (their last intermediate one).
+    """
+    from optuna.trial import TrialState
+
     from ablations.objective import trial_metrics
 
-    complete = [t for t in trials if t.value is not None]
+    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
     if not complete:
         return None
     best = (min if minimize else max)(complete, key=lambda t: t.value)

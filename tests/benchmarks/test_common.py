@@ -103,3 +103,20 @@ def test_pruning_rows_compare_each_seed_with_its_unpruned_study():
     assert by[("no pruner", 0)][5] == "-"
     median = by[("**median pruner (median)**", "all")]
     assert median[4] == "25" and median[5] == "50%" and median[7] == "-5.0"
+
+
+def test_pruning_picks_the_best_complete_trial_not_a_pruned_one():
+    import optuna
+    from optuna.trial import TrialState
+
+    from benchmarks.pruning import best_accuracy
+
+    study = optuna.create_study(direction="minimize")
+    done = study.ask()
+    done.set_user_attr("metrics", {"val/loss": 0.9, "val/accuracy": 0.5})
+    study.tell(done, 0.9)
+    cut = study.ask()
+    cut.report(0.1, step=1)  # a lower val/loss than the complete trial's, but only after one epoch
+    study.tell(cut, state=TrialState.PRUNED)
+    assert study.trials[1].value == 0.1  # Optuna gives a pruned trial its last intermediate value
+    assert best_accuracy(study.trials, minimize=True) == 0.5
