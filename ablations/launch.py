@@ -129,13 +129,12 @@ def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: 
 
 
 def _best_number(study: StudyConfig, trials: list[Any]) -> int | None:
-    from optuna.trial import TrialState
+    from ablations.objective import best_trial
 
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
+    best = best_trial(trials, study.objective.direction)
+    if best is None:
         return trials[-1].number if trials else None
-    pick = max if study.objective.direction == "maximize" else min
-    return pick(complete, key=lambda t: t.value).number
+    return best.number
 
 
 def _safe(fn: Callable[[], Any]) -> Any:

@@ -293,6 +293,14 @@ def _mean_metrics(rows: list[Mapping[str, float]]) -> dict[str, float]:
     return {k: statistics.fmean(float(r[k]) for r in rows) for k in sorted(keys)}
 
 
+def best_trial(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna.trial.FrozenTrial | None:
+    """The trial a study picks: best value among COMPLETE trials (Optuna gives pruned ones a value too)."""
+    complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE and t.value is not None]
+    if not complete:
+        return None
+    return (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
+
+
 def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
     """The final metrics a trial stored for the summary."""
     value = trial.user_attrs.get("metrics", {})

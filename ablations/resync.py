@@ -37,14 +37,16 @@ def _trial_runs(tracker: Any, cell: Cell, number: int) -> list[Any]:
 
 
 def _has_resynced_run(tracker: Any, cell: Cell, number: int) -> bool:
-    return any(r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags for r in _trial_runs(tracker, cell, number))
+    runs = _trial_runs(tracker, cell, number)
+    return any(r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags for r in runs)
 
 
 def _supersede(tracker: Any, cell: Cell, number: int, keep: list[str]) -> None:
     """The trial's runs cut off by the outage (left RUNNING, or ended with gaps) give way to the re-synced ones."""
     for run in _trial_runs(tracker, cell, number):
         if run.info.run_id not in keep and run.info.status in ("RUNNING", "FINISHED"):
-            tracker.client.set_tag(run.info.run_id, "avtca.killed", "cut off by a tracking outage; see the resynced run")
+            note = "cut off by a tracking outage; see the resynced run"
+            tracker.client.set_tag(run.info.run_id, "avtca.killed", note)
             tracker.end(run.info.run_id, "KILLED")
 
 

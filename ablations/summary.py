@@ -36,20 +36,16 @@ def completed_run_ids(study: StudyConfig, cells: list[Cell]) -> set[str]:
 
 def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
     """Per variant: n and mean +- sample std of the objective and main test metrics over completed cells."""
-    from optuna.trial import TrialState
-
-    from ablations.objective import trial_metrics
+    from ablations.objective import best_trial, trial_metrics
 
     by_cell: dict[str, list] = defaultdict(list)
     for t in cell_trials(study, cells):
-        if t.state == TrialState.COMPLETE:
-            by_cell[t.user_attrs["cell_id"]].append(t)
-    pick = max if study.objective.direction == "maximize" else min
+        by_cell[t.user_attrs["cell_id"]].append(t)
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for c in cells:
-        if not by_cell.get(c.cell_id):
+        best = best_trial(by_cell.get(c.cell_id, []), study.objective.direction)
+        if best is None:
             continue
-        best = pick(by_cell[c.cell_id], key=lambda t: t.value)
         metrics = trial_metrics(best)
         values[c.variant][study.objective.metric].append(best.value)
         for m in SUMMARY_METRICS:

@@ -79,7 +79,8 @@ def machine_lines(device: torch.device | None = None, command: str | None = None
     vers = ", ".join(f"{k} {v}" for k, v in versions().items())
     command = command or command_line()
     return [
-        f"- machine: {cpu_model()} ({cpu_isa()}), {usable_cores()} usable cores, torch threads {torch.get_num_threads()}; "
+        f"- machine: {cpu_model()} ({cpu_isa()}), {usable_cores()} usable cores, "
+        f"torch threads {torch.get_num_threads()}; "
         f"GPU: {gpu_model(device)}",
         f"- versions: {vers}",
         f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",

@@ -48,18 +48,12 @@ def epochs_spent(trial, epochs: int) -> int:
 
 
 def best_accuracy(trials: list, minimize: bool) -> float | None:
-    """val/accuracy of the trial the study would pick (best objective value among complete trials).
+    """val/accuracy of the trial the study would pick (the runner's own choice: best among complete trials)."""
+    from ablations.objective import best_trial, trial_metrics
 
-    Pruned trials are not candidates even though Optuna gives them a value (their last intermediate one).
-    """
-    from optuna.trial import TrialState
-
-    from ablations.objective import trial_metrics
-
-    complete = [t for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    if not complete:
+    best = best_trial(trials, "minimize" if minimize else "maximize")
+    if best is None:
         return None
-    best = (min if minimize else max)(complete, key=lambda t: t.value)
     return trial_metrics(best).get("val/accuracy", best.value if not minimize else None)
 
 

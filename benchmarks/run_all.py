@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         out = out_dir / f"{name}.md"
         cmd = [sys.executable, "-m", f"benchmarks.{name}", "--device", args.device, "--out", str(out)]
-        cmd += SMOKE[name] + SMOKE_COMMON if args.smoke else FULL.get(name, [])
+        cmd += (SMOKE[name] + SMOKE_COMMON) if args.smoke else FULL.get(name, [])
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
         start = time.perf_counter()
         code = subprocess.call(cmd, cwd=HERE.parent)

@@ -42,18 +42,18 @@ def suggest_kind(word: str, members: Iterable[type[BaseModel]]) -> str:
 
     `intermediate` -> ` (did you mean 'ia' (Intermediate attention) or 'it' (Intermediate transformer ...)?)`.
     """
-    members = [m for m in members if _tag_of(m) is not None]
-    near = suggest(word, [str(_tag_of(m)) for m in members])
+    tagged = {str(_tag_of(m)): m for m in members if _tag_of(m) is not None}
+    near = suggest(word, tagged)
     tokens = [t for t in re.split(r"[\s_\-]+", str(word).lower()) if len(t) >= 3]
     if near or not tokens:
         return near
     hits = []
-    for member in members:
-        label = (member.__doc__ or "").strip().splitlines()[0].split(":")[0].rstrip(".") if member.__doc__ else ""
+    for tag, member in tagged.items():
+        label = (member.__doc__ or "").strip().split("\n")[0].split(":")[0].rstrip(".")
         words = re.findall(r"[a-z0-9]+", label.lower())
         if words and all(any(w.startswith(t) or difflib.SequenceMatcher(None, t, w).ratio() >= 0.8 for w in words)
                          for t in tokens):  # fmt: skip
-            hits.append(f"'{_tag_of(member)}' ({label})")
+            hits.append(f"'{tag}' ({label})")
     return f" (did you mean {' or '.join(hits)}?)" if hits else ""
 
 
