@@ -32,6 +32,7 @@ def test_block_names_machine_versions_and_command():
     text = _common.block("T", "body")
     assert text.startswith("### T\n")
     assert "- machine: " in text and "cores" in text
+    assert re.search(r"- machine: .+ \(\S+, bf16 (in hardware|emulated)\), \d+ usable cores", text)
     assert "torch " in text and "- date: " in text and "- command: `python -m" in text
 
 
@@ -60,6 +61,20 @@ def test_results_md_has_a_block_per_benchmark_and_device():
             start, end = marker(device, name)
             assert start in doc and end in doc, (device, name)
     assert set(SMOKE) == set(BENCHMARKS)
+
+
+def test_run_all_adds_the_full_run_arguments_but_not_to_smoke_runs(tmp_path, monkeypatch):
+    from benchmarks import run_all
+
+    calls = []
+    monkeypatch.setattr(run_all.subprocess, "call", lambda cmd, cwd: calls.append(cmd) or 1)  # 1: no splice
+    args = ["--only", "train_step,pruning,parallel_trials", "--out-dir", str(tmp_path)]
+    assert run_all.main(args) == 1 and run_all.main(["--smoke", *args]) == 1
+    full, smoke = calls[:3], calls[3:]
+    assert full[0][-2:] == ["--accuracy-epochs", "10"] and full[1][-2:] == ["--sampler-seeds", "0,1,2"]
+    assert full[2][-1].endswith("parallel_trials.md")  # no extra arguments
+    assert all("--accuracy-epochs" not in c and "--sampler-seeds" not in c for c in smoke)
+    assert all(c[-len(run_all.SMOKE_COMMON):] == run_all.SMOKE_COMMON for c in smoke)
 
 
 @pytest.mark.slow
