@@ -41,11 +41,11 @@ def test_sigkill_mid_study_then_same_command_completes_without_loss_or_duplicate
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         deadline = time.time() + 180
-        # kill once one cell is complete and another is running (its trial and MLflow run exist)
+        # kill once one cell is complete and another is running with its trial and MLflow run created
+        # (polled, not slept for: on a loaded machine the run may come seconds after the claim)
         while time.time() < deadline:
             states = [c["state"] for c in claims(claim_dir).values()]
-            if states.count("COMPLETE") >= 1 and "RUNNING" in states:
-                time.sleep(1.0)
+            if states.count("COMPLETE") >= 1 and "RUNNING" in states and _running_trial_has_run(study):
                 break
             assert proc.poll() is None, "the study ended before it could be killed"
             time.sleep(0.1)
@@ -79,6 +79,14 @@ def test_sigkill_mid_study_then_same_command_completes_without_loss_or_duplicate
     assert sorted(r.data.tags["cell_id"] for r in finished) == sorted(cells)
     killed = [r for r in runs if r.info.status == "KILLED"]
     assert len(killed) == len(trials) - len(complete)  # the interrupted trial's run is KILLED, not RUNNING
+
+
+def _running_trial_has_run(study) -> bool:
+    try:
+        trials = optuna.load_study(study_name="tiny", storage=open_storage(study.storage_url)).get_trials()
+    except Exception:  # noqa: BLE001 - the storage may not exist yet
+        return False
+    return any(t.state == TrialState.RUNNING and "mlflow_run_id" in t.user_attrs for t in trials)
 
 
 def test_ctrl_c_marks_the_current_trial_and_exits_130(workdir, data_cache):
