@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 import numpy as np
@@ -99,11 +100,42 @@ def load_runs(path: str | Path) -> pd.DataFrame:
     where = str(path)
     if not path.is_file():
         raise ReportInputError(f"{where}: file not found (expected an exported runs.csv)")
+    check_rows_complete(path)
     try:
-        df = pd.read_csv(path, dtype={"study": str, "dataset": str, "protocol": str, "variant": str})
+        df = pd.read_csv(path, dtype={"study": str, "dataset": str, "protocol": str, "variant": str,
+                                      "description": str})  # fmt: skip
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ReportInputError(f"{where}: not a readable CSV file ({err})") from None
     return check_runs(df, where)
+
+
+def check_rows_complete(path: Path) -> None:
+    """Every record has as many fields as the header: a file cut mid-row is an error, not a row of NaNs."""
+    try:
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader, None)
+            if header is None:
+                return  # empty: pandas' EmptyDataError reports it
+            for record in reader:
+                if record and len(record) != len(header):
+                    raise ReportInputError(
+                        f"{path}: line {reader.line_num}: {len(record)} fields, the header has {len(header)} "
+                        "(the file looks cut mid-row or hand-edited; re-export it)"
+                    )
+            fh.seek(0, 2)
+            if fh.tell() and not _ends_with_newline(path):
+                # a last record without its line end was most likely cut mid-write, even if the field count fits
+                raise ReportInputError(f"{path}: line {reader.line_num}: the last row has no line end "
+                                       "(the file looks cut mid-row; re-export it)")  # fmt: skip
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise ReportInputError(f"{path}: not a readable CSV file ({err})") from None
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) in (b"\n", b"\r")
 
 
 def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
@@ -117,9 +149,10 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
     for col in df.columns:
         check_metric_column(str(col), where)
     df = df.copy()
-    for col in OPTIONAL_COLUMNS:
+    for col in (*OPTIONAL_COLUMNS, "description"):
         if col not in df.columns:
             df[col] = ""
+    df["description"] = df["description"].fillna("").astype(str).str.strip()
     for col in ("study", "dataset", "protocol", "variant"):
         empty = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if empty.any():
@@ -203,4 +236,30 @@ def load_optional(path: Path, required: tuple[str, ...]) -> pd.DataFrame | None:
             )
     if "variant" in df.columns:
         df["variant"] = df["variant"].fillna("").astype(str)
+    return df
+
+
+PREDICTION_COLUMNS = ("variant", "seed", "fold", "condition", "clip", "actor", "target", "prediction")
+
+
+def load_predictions(path: Path) -> pd.DataFrame | None:
+    """Load predictions.csv (docs/reports.md) if it exists; checked strictly like runs.csv."""
+    if not path.is_file():
+        return None
+    check_rows_complete(path)
+    try:
+        df = pd.read_csv(path, dtype={c: str for c in ("variant", "condition", "clip", "actor", "target", "prediction")})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise ReportInputError(f"{path}: not a readable CSV file ({err})") from None
+    for col in PREDICTION_COLUMNS:
+        if col not in df.columns:
+            raise ReportInputError(f"{path}: missing column '{col}'; predictions.csv needs "
+                                   f"{', '.join(PREDICTION_COLUMNS)}{suggest(col, df.columns)}")  # fmt: skip
+    for col in ("variant", "condition", "clip", "actor"):
+        empty = df[col].isna() | (df[col].str.strip() == "")
+        if empty.any():
+            i = int(np.flatnonzero(empty.to_numpy())[0])
+            raise ReportInputError(f"{path}: column '{col}', line {i + 2}: empty")
+    df["seed"] = _int_column(df, "seed", str(path))
+    df["fold"] = _int_column(df, "fold", str(path))
     return df

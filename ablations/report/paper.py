@@ -11,7 +11,7 @@ from pydantic import Field
 from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
 from ablations.report.load import ReportInputError, load_runs
 from ablations.report.metrics import METRICS, TASK_METRICS, dataset_label, main_metric
-from ablations.report.stats import TESTS
+from ablations.report.stats import DEFAULT_TEST, TESTS
 from ablations.report.table_text import protocol_text
 from ablations.report.tables import ComparisonTable, compare_all
 from avtca.config.base import Strict, load_yaml, suggest, validate
@@ -179,7 +179,7 @@ def render_paper(
     out: str | Path | None = None,
     formats: Iterable[str] = ("md", "tex"),
     references: str | Path = REFERENCES,
-    test: str = "wilcoxon",
+    test: str = DEFAULT_TEST,
 ) -> tuple[Path, str]:
     """Write paper.md / paper.tex into `out` (default reports/paper); returns the folder and the Markdown text."""
     from ablations.report.render import write_index, write_text
@@ -213,7 +213,7 @@ def _paper_md(refs: References, tables, notes: list[str], references, test: str)
     header, rows, more = ablation_rows(refs, tables, MD)
     lines += ["## Ablation of the paper's components\n",
               "Main metric per (dataset, protocol, study), mean ± sample std (n cells); Δ and p against the study's "
-              f"full model over matched (seed, fold) cells ({TESTS[test]}, Holm-corrected across the study's "
+              f"full model over folds, seeds averaged within each fold ({TESTS[test]}, Holm-corrected across the study's "
               "variants); * marks corrected p < 0.05.\n",
               md_table(header, rows)]  # fmt: skip
     if notes or more:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from ablations.report.load import ReportInputError, load_optional, load_runs
+from ablations.report.load import ReportInputError, load_optional, load_predictions, load_runs
 from ablations.report.robustness import robustness, robustness_frame, robustness_md, robustness_tex
-from ablations.report.stats import TESTS
+from ablations.report.stats import DEFAULT_TEST, TESTS
 from ablations.report.table_text import comparison_md, comparison_tex
 from ablations.report.tables import compare_all, summary_frame
 from avtca.config.base import suggest
@@ -25,6 +25,7 @@ SIBLINGS = {
     "confusion.csv": ("variant", "seed", "fold", "true", "pred", "count"),
     "optuna.csv": ("number",),
 }
+PREDICTIONS = "predictions.csv"  # per-clip test predictions (docs/reports.md); enables the clip-level comparison
 
 
 def check_formats(formats: str | Iterable[str]) -> tuple[str, ...]:
@@ -64,7 +65,7 @@ def render(
     formats: str | Iterable[str] = FORMATS,
     tracking_uri: str | None = None,
     reference: str | None = None,
-    test: str = "wilcoxon",
+    test: str = DEFAULT_TEST,
 ) -> Path:
     """Render the report of one study into `out/<study>/` and refresh `out/README.md`; returns the study folder."""
     fmts = check_formats(formats)
@@ -89,7 +90,10 @@ def render(
     # everything is checked and computed before anything is written
     extra = {name: load_optional(runs_path.parent / name, cols) for name, cols in SIBLINGS.items()}
     where = str(runs_path)
-    tables = compare_all(runs, test, reference, where)
+    predictions = load_predictions(runs_path.parent / PREDICTIONS)
+    if predictions is not None and runs.groupby(["dataset", "protocol"]).ngroups > 1:
+        predictions = None  # predictions.csv has no dataset column: only a one-dataset study can be matched
+    tables = compare_all(runs, test, reference, where, predictions)
     groups = [g for _, g in runs.groupby(["dataset", "protocol"], sort=True)]
     robust = [robustness(g, reference, where) for g in groups]
     dest = out / slug(study)
@@ -97,7 +101,7 @@ def render(
     if runs_path.resolve() != (dest / "runs.csv").resolve():
         # the exported data travels with the report, so the tables can be regenerated from reports/ alone
         shutil.copyfile(runs_path, dest / "runs.csv")
-        for name in SIBLINGS:
+        for name in (*SIBLINGS, PREDICTIONS):
             if (runs_path.parent / name).is_file():
                 shutil.copyfile(runs_path.parent / name, dest / name)
             else:
@@ -185,7 +189,7 @@ def study_readme(study: str, runs: pd.DataFrame, dest: Path, files: list[Path], 
     for f in files:
         lines.append(f"- [{f.name}]({f.name})")
     lines.append("\n## Data\n")
-    for name in ("runs.csv", *SIBLINGS):
+    for name in ("runs.csv", *SIBLINGS, PREDICTIONS):
         if (dest / name).is_file():
             lines.append(f"- [{name}]({name})")
     if figures:

@@ -1,4 +1,8 @@
-"""Honest summary statistics: sample std, t-based CI, paired tests over matched cells, Holm correction."""
+"""Honest summary statistics: sample std, range-respecting CIs, paired tests over independent units, Holm.
+
+The unit of replication is the fold (its test actors are disjoint from every other fold's): seeds of one
+fold share its test set, so they are averaged before anything is compared across folds (docs/statistics.md).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
-TESTS = {"wilcoxon": "two-sided Wilcoxon signed-rank test", "t": "two-sided paired t-test"}
+TESTS = {
+    "t": "two-sided paired t-test",
+    "nb": "two-sided paired t-test with the Nadeau-Bengio variance correction",
+    "wilcoxon": "two-sided Wilcoxon signed-rank test",
+}
+DEFAULT_TEST = "t"
 ALPHA = 0.05
+MIN_INTERVAL_UNITS = 3  # a t interval over 2 units has t = 12.7: it says nothing, so none is printed
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,12 @@ def min_pairs(test: str, alpha: float = ALPHA) -> int:
     return 2
 
 
-def paired_test(variant: np.ndarray, reference: np.ndarray, test: str = "wilcoxon") -> Paired:
-    """Two-sided paired test of variant vs reference values (same order = same (seed, fold) cell)."""
+def paired_test(variant: np.ndarray, reference: np.ndarray, test: str = "wilcoxon", rho: float = 0.0) -> Paired:
+    """Two-sided paired test of variant vs reference values (same order = same unit, e.g. fold).
+
+    `rho` (test "nb" only) is Nadeau and Bengio's n_test / n_train: the t statistic's variance factor 1/n
+    becomes 1/n + rho, for the correlation that overlapping training sets induce between units.
+    """
     if test not in TESTS:
         raise ValueError(f"test: '{test}' is not one of {', '.join(TESTS)}")
     a, b = np.asarray(variant, dtype=float), np.asarray(reference, dtype=float)
@@ -77,7 +91,11 @@ def paired_test(variant: np.ndarray, reference: np.ndarray, test: str = "wilcoxo
         if np.allclose(diff, diff[0], rtol=0.0, atol=1e-12):
             # constant non-zero difference: t is infinite, scipy returns NaN
             return Paired(n, math.nan, "constant difference, t undefined")
-        p = float(stats.ttest_rel(a, b).pvalue)
+        if test == "nb":
+            t = float(np.mean(diff) / math.sqrt(np.var(diff, ddof=1) * (1.0 / n + rho)))
+            p = float(2 * stats.t.sf(abs(t), n - 1))
+        else:
+            p = float(stats.ttest_rel(a, b).pvalue)
     return Paired(n, p, "")
 
 
@@ -92,3 +110,26 @@ def holm(pvalues: list[float]) -> list[float]:
         running = max(running, min(1.0, (m - rank) * pvalues[i]))
         out[i] = running
     return out
+
+
+def unit_summary(values: np.ndarray, low: float, high: float) -> Summary:
+    """Mean, sample std and a 95% t interval over independent units, clipped to the metric's range [low, high].
+
+    Below MIN_INTERVAL_UNITS units the interval is NaN (the table says "too few for an interval").
+    """
+    s = summarize(values)
+    if s.n < MIN_INTERVAL_UNITS:
+        return Summary(s.n, s.mean, s.std, math.nan, math.nan)
+    return Summary(s.n, s.mean, s.std, max(low, s.ci_low), min(high, s.ci_high))
+
+
+def diff_interval(diff: np.ndarray, span: float, rho: float = 0.0) -> tuple[float, float]:
+    """95% t interval of the mean paired difference over units, within [-span, span]; NaN below the minimum."""
+    d = np.asarray(diff, dtype=float)
+    d = d[~np.isnan(d)]
+    n = d.size
+    if n < MIN_INTERVAL_UNITS:
+        return math.nan, math.nan
+    half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(np.var(d, ddof=1) * (1.0 / n + rho))
+    m = float(np.mean(d))
+    return max(-span, m - half), min(span, m + half)
