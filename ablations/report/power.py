@@ -41,13 +41,15 @@ def min_detectable(sd: float, n: int, family: int = 1, alpha: float = ALPHA, pow
     The level is alpha / family (Bonferroni, the threshold Holm applies to the smallest p-value), so the
     figure is what the first comparison of a Holm family needs. NaN where it cannot be computed.
     """
-    if n < 2 or sd is None or math.isnan(sd) or sd <= 0:
+    if n < 2 or sd is None or math.isnan(sd) or sd <= 0 or not math.isfinite(rho):
         return math.nan
     a = alpha / max(1, family)
     se = sd * math.sqrt(1.0 / n + rho)
     hi = se
     while power_t(hi, sd, n, a, rho) < power and hi < se * 1e6:
         hi *= 2.0
+    if power_t(hi, sd, n, a, rho) < power:
+        return math.nan
     return float(optimize.brentq(lambda d: power_t(d, sd, n, a, rho) - power, 0.0, hi, xtol=se * 1e-6))
 
 

@@ -10,9 +10,9 @@ import pandas as pd
 from ablations.report.formats import Markup, fmt_value, sections_md, sections_tex
 from ablations.report.load import group_task
 from ablations.report.metrics import METRICS, condition_label, dataset_label, main_metric, parse_condition
-from ablations.report.stats import Summary, summarize
+from ablations.report.stats import Summary, unit_summary
 from ablations.report.table_text import protocol_text
-from ablations.report.tables import resolve_reference, variant_order
+from ablations.report.tables import metric_range, resolve_reference, variant_order
 
 
 @dataclass
@@ -58,15 +58,17 @@ def robustness(group: pd.DataFrame, reference: str | None = None, where: str = "
             noise_names.setdefault(kind, []).append(c)
     ref = resolve_reference(group, reference, where)
     rows: dict[str, dict[str, Summary]] = {}
+    lo, hi = metric_range(metric)
     for variant in variant_order(list(group["variant"].unique()), ref):
-        sub = group[group["variant"] == variant].sort_values(["seed", "fold"])
+        # seeds share their fold's test set: average them within each fold, then summarise over folds
+        sub = group[group["variant"] == variant].groupby("fold", sort=True).mean(numeric_only=True)
         clean = sub[f"test/{metric}"].to_numpy(float)
-        row = {"clean": summarize(clean)}
+        row = {"clean": unit_summary(clean, lo, hi)}
         for c in conds:
-            row[c] = summarize(sub[f"{prefix}{c}{suffix}"].to_numpy(float))
+            row[c] = unit_summary(sub[f"{prefix}{c}{suffix}"].to_numpy(float), lo, hi)
         for kind, levels in noise.items():
             curves = [sub[f"{prefix}{c}{suffix}"].to_numpy(float) for c in noise_names[kind]]
-            row[f"auc_{kind}"] = summarize(noise_auc(clean, curves, levels))
+            row[f"auc_{kind}"] = unit_summary(noise_auc(clean, curves, levels), 0.0, hi * max(levels))
         rows[variant] = row
     first = group.iloc[0]
     return RobustnessTable(
@@ -100,16 +102,18 @@ def robustness_caption(t: RobustnessTable, m: Markup) -> str:
     """What the robustness numbers are and how the areas are computed."""
     spec = METRICS[t.metric]
     pm = m.pm.strip()
+    n = max((s.n for row in t.rows.values() for s in row.values()), default=0)
     text = (
         f"{m.text(dataset_label(t.dataset))}, {protocol_text(t.protocol, t.subject_independent, m)}. "
         f"Test {m.text(spec.label + spec.unit())} under each modality condition, mean {pm} sample std over "
-        "(seed, fold) cells."
+        f"{n} fold(s), seeds averaged within each fold."
     )
-    for kind, levels in t.noise_kinds.items():
+    if t.noise_kinds:
+        kinds = " and ".join(m.text(k.replace("_", " ")) for k in t.noise_kinds)
+        levels = sorted({lvl for lv in t.noise_kinds.values() for lvl in lv})
         text += (
-            f" AUC {m.text(kind.replace('_', ' '))}: trapezoid area under the metric-vs-noise-std curve over levels "
-            f"0 (clean), {', '.join(f'{lvl:g}' for lvl in levels)} "
-            f"(x-range {max(levels):g}; units: metric x noise std)."
+            f" AUC ({kinds}): trapezoid area under the metric-vs-noise-std curve over levels 0 (clean), "
+            f"{', '.join(f'{lvl:g}' for lvl in levels)} (units: metric x noise std), per fold, then summarised."
         )
     if len(t.conditions) == 1:
         text += " runs.csv holds no robustness conditions (test_robust/...) for this metric."
