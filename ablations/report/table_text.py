@@ -7,7 +7,7 @@ import math
 from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
 from ablations.report.metrics import METRICS, dataset_label
 from ablations.report.power import design_sd, min_detectable, plan
-from ablations.report.stats import ALPHA, MIN_INTERVAL_UNITS, TESTS
+from ablations.report.stats import ALPHA, MIN_INTERVAL_UNITS, MIN_TEST_UNITS, TESTS
 from ablations.report.tables import ComparisonTable, MetricCell, verdict
 
 TARGETS = (0.02, 0.05)  # differences (2 and 5 points) the replication line plans for
@@ -54,8 +54,10 @@ def caption(t: ComparisonTable, m: Markup) -> str:
         delta = "$\\Delta$" if m.escape else "Δ"
         family = sum(1 for r in t.rows if not r.is_reference)
         if t.unit == "none":
-            parts.append(f"{delta}: " + m.text(f"difference of means to the full model ") + m.code(t.reference)
-                         + m.text(" (percentage points for % metrics); no test: one test set and no predictions.csv."))
+            parts.append(f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
+                         + m.text(f" (percentage points for % metrics); no test: {t.folds} independent test set(s) "
+                                  f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds) and there "
+                                  "is no predictions.csv for the clip-level test."))  # fmt: skip
         else:
             parts.append(
                 f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
@@ -183,11 +185,13 @@ def replication(t: ComparisonTable) -> str:
         return "Power: needs at least 2 seeds or 2 folds to estimate the variance of a difference."
     seeds = max(1, t.seeds)
     text = "Power (" + METRICS[metric].label + ", 80%, Holm family of " + str(family) + "): "
-    if t.folds >= 2:
+    if t.folds >= MIN_TEST_UNITS:
         mdd = min_detectable(design_sd(c, seeds), t.folds, family, rho=t.rho if t.test == "nb" else 0.0)
         text += f"this design detects about {mdd * scale:.2f}{unit}; "
-    else:
+    elif t.folds < 2:
         text += "one fold, so the fold-to-fold variance is unknown and the plans below assume none (lower bound); "
+    else:
+        text += f"{t.folds} folds are too few for the fold-level test; "
     plans = []
     for target in TARGETS:
         rho_of = (lambda k: 1.0 / (k - 2) if k > 2 else math.inf) if t.test == "nb" else (lambda k: 0.0)

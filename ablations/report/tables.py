@@ -16,6 +16,7 @@ from ablations.report.power import Components, components, min_detectable, poole
 from ablations.report.stats import (
     ALPHA,
     DEFAULT_TEST,
+    MIN_TEST_UNITS,
     Paired,
     Summary,
     diff_interval,
@@ -133,7 +134,7 @@ def nb_rho(protocol: str, folds: int) -> float:
 def _no_test_note(folds: int, seeds: int) -> str:
     if folds == 1 and seeds > 1:
         return f"one test set shared by {seeds} seeds: no test"
-    return f"{folds} fold(s) in common: no test"
+    return f"{folds} folds: too few for a test (needs {MIN_TEST_UNITS})"
 
 
 def _fold_level(group, variant, ref, col, test, rho, span) -> tuple[Paired, float, tuple[float, float], float]:
@@ -141,7 +142,7 @@ def _fold_level(group, variant, ref, col, test, rho, span) -> tuple[Paired, floa
     fv, fr = fold_means(group, variant, col), fold_means(group, ref, col)
     common = fv.index.intersection(fr.index)
     a, b = fv[common].to_numpy(float), fr[common].to_numpy(float)
-    if common.size < 2:
+    if common.size < MIN_TEST_UNITS:
         return Paired(int(common.size), math.nan, ""), math.nan, (math.nan, math.nan), math.nan
     r = rho if test == "nb" else 0.0
     if test == "nb" and math.isnan(rho):
@@ -191,14 +192,15 @@ def compare(
         for v in others if ref is not None else []:
             paired, sd, (dl, dh), r = _fold_level(group, v, ref, col, test, rho, span)
             clip = compare_clips(corr, v, ref) if corr is not None and metric == "accuracy" else None
-            mdd = min_detectable(sd, paired.n_pairs, len(others), rho=r) if paired.n_pairs >= 2 else math.nan
-            if paired.n_pairs < 2 and clip is not None and not clip.note:
+            testable = paired.n_pairs >= MIN_TEST_UNITS
+            mdd = min_detectable(sd, paired.n_pairs, len(others), rho=r) if testable else math.nan
+            if paired.n_pairs < MIN_TEST_UNITS and clip is not None and not clip.note:
                 # one test set: the clip-level test decides, conditional on the trained models (caption says so)
                 paired = Paired(clip.actors, clip.p, "")
                 dl, dh = clip.ci_low, clip.ci_high
                 # normal approximation: the bootstrap interval's half-width / 1.96 is the standard error
                 mdd = (_z(ALPHA / (2 * len(others))) + _z(0.2)) * (dh - dl) / (2 * _z(0.025))
-            elif paired.n_pairs < 2 and not paired.note:
+            elif paired.n_pairs < MIN_TEST_UNITS and not paired.note:
                 paired = Paired(paired.n_pairs, math.nan, _no_test_note(paired.n_pairs or folds, seeds))
             if metric == metrics[0]:
                 comps.append(components(cell_diffs(group, v, ref, col)))
@@ -230,7 +232,7 @@ def compare(
                 clip=res.get("clip"),
                 clip_p_holm=clip_adj.get(r.variant, math.nan),
             )
-    clip_decides = folds < 2 and corr is not None
+    clip_decides = folds < MIN_TEST_UNITS and corr is not None
     return ComparisonTable(
         study=str(first["study"]),
         dataset=str(first["dataset"]),
@@ -243,7 +245,7 @@ def compare(
         rows=rows,
         folds=folds,
         seeds=seeds,
-        unit="fold" if folds >= 2 else ("actor" if clip_decides else "none"),
+        unit="fold" if folds >= MIN_TEST_UNITS else ("actor" if clip_decides else "none"),
         rho=rho,
         components=pooled(comps),
         max_folds=K_FOLDS.get(protocol, folds),

@@ -126,7 +126,8 @@ def test_format_selection_and_unknown_format(export, tmp_path):
         render(export, out=tmp_path / "r", formats="md,texx")
 
 
-def test_cli_renders_and_exits_2_on_bad_input(export, tmp_path, capsys):
+def test_cli_renders_and_exits_2_on_bad_input(tmp_path, capsys):
+    export = write_export(tmp_path / "e4", make_runs(folds=(0, 1, 2, 3)))  # 4 folds: enough for a test
     assert main([str(export), "--out", str(tmp_path / "r"), "--format", "md,csv", "--test", "t"]) == 0
     assert "paired t-test" in (tmp_path / "r" / "toy" / "table.md").read_text()
     assert main([str(tmp_path / "missing" / "runs.csv"), "--out", str(tmp_path / "r")]) == 2
