@@ -21,7 +21,12 @@ def protocol_text(protocol: str, subject_independent: bool, m: Markup) -> str:
 
 def design_text(t: ComparisonTable) -> str:
     """`6 folds x 3 seeds`."""
-    return f"{t.folds} fold{'s' if t.folds != 1 else ''} x {t.seeds} seed{'s' if t.seeds != 1 else ''}"
+    return replicates(t.folds, t.seeds)
+
+
+def replicates(folds: int, seeds: int) -> str:
+    """`6 folds x 1 seed`."""
+    return f"{folds} fold{'s' if folds != 1 else ''} x {seeds} seed{'s' if seeds != 1 else ''}"
 
 
 def test_text(t: ComparisonTable, m: Markup) -> str:
@@ -197,7 +202,7 @@ def replication(t: ComparisonTable) -> str:
         rho_of = (lambda k: 1.0 / (k - 2) if k > 2 else math.inf) if t.test == "nb" else (lambda k: 0.0)
         p = plan(c, target, max(t.max_folds, t.folds), family, rho_of)
         shown = f"{target * scale:g}{unit}"
-        plans.append(f"to detect {shown}: {p[0]} folds x {p[1]} seeds" if p else
+        plans.append(f"to detect {shown}: {replicates(*p)}" if p else
                      f"{shown} is out of reach with {max(t.max_folds, t.folds)} folds and up to 10 seeds")  # fmt: skip
     sd_w = math.sqrt(c.within) * scale if not math.isnan(c.within) else math.nan
     sd_b = math.sqrt(c.between) * scale if not math.isnan(c.between) else math.nan
@@ -236,7 +241,7 @@ def comparison_md(tables: list[ComparisonTable], study: str, dropped: int = 0) -
         if clips:
             k = next(r.cells["accuracy"].clip for r in t.rows if r.cells.get("accuracy") and r.cells["accuracy"].clip)
             out.append(f"\nClip-level paired comparison of accuracy (predictions.csv): paired sign-flip permutation "
-                       f"over actors ({k.folds} folds x {k.seeds} seeds; each clip's correctness averaged over seeds), "
+                       f"over actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged over seeds), "
                        "95% actor-bootstrap percentile interval of the difference, p Holm-corrected across the "
                        "variants. Conditional on the trained models (it ignores training variability, like "
                        "McNemar's test), so it complements the fold-level test.\n")  # fmt: skip

@@ -1,0 +1,179 @@
+"""Known answers for the report's inference: units of replication, intervals in range, captions, strict CSVs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ablations.report import ReportInputError, render
+from ablations.report.clipstats import bootstrap_ci, sign_flip_p
+from ablations.report.power import min_detectable, power_t
+
+VARIANTS = ("full", "ablated", "audio_only", "video_only")
+
+
+def _runs(seeds, folds, shift, noise=0.02, seed=0, description=True) -> pd.DataFrame:
+    """Hand-made runs.csv rows: accuracy-like metrics, `shift[variant]` added to every cell."""
+    rng = np.random.default_rng(seed)
+    fold_level = {f: 0.6 + rng.normal(0, 0.05) for f in folds}
+    rows = []
+    for v in VARIANTS:
+        for s in seeds:
+            for f in folds:
+                base = fold_level[f] + shift.get(v, 0.0) + rng.normal(0, noise)
+                row = {"study": "known", "dataset": "ravdess", "protocol": "actor6fold", "subject_independent": True,
+                       "variant": v, "reference": v == "full", "seed": s, "fold": f, "state": "FINISHED",
+                       "test/accuracy": base, "test/uar": base, "test/f1_macro": base, "test/f1_weighted": base}
+                if description:
+                    row["description"] = f"{v}: what it removes"
+                rows.append(row)  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _render(tmp_path, runs, predictions=None, name="e"):
+    folder = tmp_path / name
+    folder.mkdir()
+    runs.to_csv(folder / "runs.csv", index=False)
+    if predictions is not None:
+        predictions.to_csv(folder / "predictions.csv", index=False)
+    dest = render(folder / "runs.csv", out=tmp_path / f"r_{name}", formats=("md", "tex", "csv"))
+    return dest, pd.read_csv(dest / "summary.csv"), (dest / "table.md").read_text()
+
+
+def test_pseudo_replicated_consistent_effect_is_not_significant(tmp_path):
+    # the issue's file: 2 seeds x 3 folds, the ablation exactly 5 points better in every cell
+    runs = _runs(seeds=(0, 1), folds=(0, 1, 2), shift={}, noise=0.0)
+    ref = runs[runs.variant == "full"].set_index(["seed", "fold"])["test/accuracy"]
+    better = runs.variant == "ablated"
+    runs.loc[better, "test/accuracy"] = [ref[(s, f)] + 0.05 for s, f in zip(runs[better].seed, runs[better].fold)]
+    _, summary, table = _render(tmp_path, runs)
+    assert not summary["significant"].any()
+    assert "3 folds: too few for a test (needs 4)" in table
+    # many seeds on one fold: seed noise on one test set; nothing is called significant on seeds alone
+    one = _runs(seeds=tuple(range(10)), folds=(0,), shift={"ablated": 0.05, "audio_only": -0.2}, noise=0.01)
+    _, summary, table = _render(tmp_path, one, name="one")
+    assert not summary["significant"].any() and summary["p"].isna().all()
+    assert "Only one test set" in table and "one test set shared by 10 seeds: no test" in table
+
+
+def test_large_effect_consistent_over_six_folds_is_significant(tmp_path):
+    # ablated: no true effect (with this fixed draw its p is far from 0.05; a null is "significant" 5% of the time)
+    runs = _runs(seeds=(0, 1), folds=tuple(range(6)), shift={"audio_only": -0.15, "video_only": -0.20}, seed=3)
+    _, summary, table = _render(tmp_path, runs)
+    acc = summary[summary.metric == "test/accuracy"].set_index("variant")
+    assert acc.loc["audio_only", "significant"] and acc.loc["video_only", "significant"]
+    assert acc.loc["audio_only", "verdict"] == "worse" and acc.loc["audio_only", "n_units"] == 6
+    assert not acc.loc["ablated", "significant"] and acc.loc["ablated", "verdict"] == "inconclusive"
+    assert acc.loc["ablated", "mdd"] > 0  # the detectable difference is stated for inconclusive comparisons
+    assert "inconclusive (MDD " in table and "significantly worse than the full model: `audio_only`, `video_only`" in table
+    assert "to detect 2 points:" in table or "2 points is out of reach" in table
+
+
+def test_no_interval_leaves_the_metric_range(tmp_path):
+    # values near 0 and 1 with a large spread: a plain t interval would leave [0, 1]
+    runs = _runs(seeds=(0,), folds=tuple(range(3)), shift={}, noise=0.0)
+    runs["test/accuracy"] = np.tile([0.99, 0.5, 0.995], len(VARIANTS))
+    runs.loc[runs.variant == "audio_only", "test/accuracy"] = np.array([0.01, 0.4, 0.005])
+    _, summary, table = _render(tmp_path, runs)
+    for col in ("ci_low", "ci_high"):
+        v = summary[col].dropna()
+        assert len(v) and ((v >= 0) & (v <= 1)).all()
+    for lo, hi in zip(summary["diff_ci_low"].dropna(), summary["diff_ci_high"].dropna(), strict=True):
+        assert -1 <= lo <= hi <= 1
+    two = _runs(seeds=(0, 1), folds=(0, 1), shift={})
+    _, summary, table = _render(tmp_path, two, name="two")
+    assert "(n = 2: too few for an interval)" in table and summary["ci_low"].isna().all()
+
+
+def test_captions_name_test_unit_and_n_and_descriptions_are_shown(tmp_path):
+    runs = _runs(seeds=(0, 1, 2), folds=tuple(range(6)), shift={"audio_only": -0.1})
+    dest, _, table = _render(tmp_path, runs)
+    assert "two-sided paired t-test over 6 folds (6 folds x 3 seeds, seeds averaged within each fold)" in table
+    assert "Holm-corrected across the 3 variants" in table
+    assert "What it changes" in table and "audio_only: what it removes" in table
+    assert "MAE" not in table  # no MAE column, so the caption does not mention it
+    assert "The full model ranks" in table
+    tex = (dest / "table.tex").read_text()
+    assert "over 6 folds" in tex and "What it changes" in tex
+
+
+def _predictions(runs: pd.DataFrame, accuracy: dict, clips_per_actor=10, actors_per_fold=4, seed=1):
+    """predictions.csv rows: each variant right on a clip with probability accuracy[variant] (+ clip difficulty)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    folds = sorted(runs.fold.unique())
+    difficulty = {}
+    for f in folds:
+        for a in range(actors_per_fold):
+            for c in range(clips_per_actor):
+                difficulty[(f, a, c)] = rng.normal(0, 0.1)
+    for v in VARIANTS:
+        for s in sorted(runs.seed.unique()):
+            for (f, a, c), d in difficulty.items():
+                target = c % 4
+                right = rng.random() < min(1.0, max(0.0, accuracy.get(v, 0.6) + d))
+                rows.append({"variant": v, "seed": s, "fold": f, "condition": "clean", "clip": f"c{f}_{a}_{c}",
+                             "actor": str(f * actors_per_fold + a + 1), "target": target,
+                             "prediction": target if right else (target + 1) % 4})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_clip_level_comparison_by_actor(tmp_path):
+    # one fold: the fold-level test cannot run, the clip-level test over actors decides (and says so)
+    runs = _runs(seeds=(0, 1), folds=(0,), shift={})
+    pred = _predictions(runs, {"full": 0.8, "ablated": 0.8, "audio_only": 0.8, "video_only": 0.3}, 20, 12)
+    _, summary, table = _render(tmp_path, runs, pred)
+    acc = summary[summary.metric == "test/accuracy"].set_index("variant")
+    assert acc.loc["video_only", "significant"] and acc.loc["video_only", "unit"] == "actor"
+    assert acc.loc["video_only", "clip_actors"] == 12
+    assert "paired sign-flip permutation over 12 actors" in table and "conditional on the trained models" in table
+    assert not acc.loc["ablated", "significant"]
+    assert -1 <= acc.loc["video_only", "clip_ci_low"] < acc.loc["video_only", "clip_delta"] < acc.loc[
+        "video_only", "clip_ci_high"] <= 0  # fmt: skip
+
+
+def test_sign_flip_and_bootstrap_helpers():
+    rng = np.random.default_rng(0)
+    # exact enumeration: 6 clusters all positive -> p = 2 / 64
+    assert sign_flip_p(np.ones(6), 6, rng) == pytest.approx(2 / 64)
+    assert sign_flip_p(np.array([1.0, -1.0, 1.0, -1.0]), 4, rng) == 1.0
+    lo, hi = bootstrap_ci(np.full(10, 5.0), np.full(10, 10.0), rng)
+    assert lo == pytest.approx(0.5) and hi == pytest.approx(0.5)
+    # power of the paired t-test matches a simulation; the detectable difference gives 80% power
+    sd, n = 0.03, 6
+    d = min_detectable(sd, n, family=1)
+    assert power_t(d, sd, n, 0.05) == pytest.approx(0.8, abs=1e-6)
+    sims = np.random.default_rng(1).normal(d, sd, size=(20000, n))
+    t = sims.mean(1) / (sims.std(1, ddof=1) / math.sqrt(n))
+    from scipy import stats
+
+    assert np.mean(np.abs(t) > stats.t.ppf(0.975, n - 1)) == pytest.approx(0.8, abs=0.015)
+
+
+def test_runs_csv_cut_mid_row_is_rejected(tmp_path):
+    runs = _runs(seeds=(0, 1), folds=(0, 1, 2, 3), shift={})
+    folder = tmp_path / "cut"
+    folder.mkdir()
+    text = runs.to_csv(index=False)
+    (folder / "runs.csv").write_text(text[: len(text) - 40])  # the last row loses its final fields
+    with pytest.raises(ReportInputError, match=r"runs\.csv: line 33: .*fields, the header has .*cut mid-row"):
+        render(folder / "runs.csv", out=tmp_path / "r", formats=("md",))
+    (folder / "runs.csv").write_text(text[:-3])  # cut inside the last field: the field count still fits
+    with pytest.raises(ReportInputError, match="cut mid-row"):
+        render(folder / "runs.csv", out=tmp_path / "r", formats=("md",))
+    assert not (tmp_path / "r").exists()  # nothing written
+
+
+def test_n_counts_the_values_used(tmp_path):
+    runs = _runs(seeds=(0, 1), folds=(0, 1, 2, 3), shift={})
+    runs.loc[(runs.variant == "ablated") & (runs.seed == 1) & (runs.fold == 2), "test/accuracy"] = np.nan
+    _, summary, table = _render(tmp_path, runs)
+    row = summary[(summary.variant == "ablated") & (summary.metric == "test/accuracy")].iloc[0]
+    assert row["cells"] == 7 and row["n"] == 4  # 7 values over 4 folds (fold 2 keeps seed 0)
+    line = next(ln for ln in table.splitlines() if ln.startswith("| `ablated`"))
+    assert line.split(" | ")[2] == "7"
+    other = summary[(summary.variant == "ablated") & (summary.metric == "test/uar")].iloc[0]
+    assert other["cells"] == 8
