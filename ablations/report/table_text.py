@@ -33,11 +33,8 @@ def test_text(t: ComparisonTable, m: Markup) -> str:
     """The deciding test, its unit and number of units, e.g. `paired t-test over 6 folds (6 folds x 3 seeds)`."""
     tested = [c.paired.n_pairs for r in t.rows for c in r.cells.values() if c.paired and not math.isnan(c.paired.p)]
     n = max(tested) if tested else 0
-    if t.unit == "fold":
-        rho = f" (n_test/n_train = {t.rho:.2f})" if t.test == "nb" else ""
-        return f"{TESTS[t.test]}{rho} over {n} folds ({design_text(t)}, seeds averaged within each fold)"
-    return (f"paired sign-flip permutation over {n} actors ({design_text(t)}, clips averaged over seeds), "
-            "conditional on the trained models: like McNemar's test it ignores training variability")  # fmt: skip
+    rho = f" (n_test/n_train = {t.rho:.2f})" if t.test == "nb" else ""
+    return f"{TESTS[t.test]}{rho} over {n} folds ({design_text(t)}, seeds averaged within each fold)"
 
 
 def caption(t: ComparisonTable, m: Markup) -> str:
@@ -62,7 +59,7 @@ def caption(t: ComparisonTable, m: Markup) -> str:
             parts.append(f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
                          + m.text(f" (percentage points for % metrics); no test: {t.folds} independent test set(s) "
                                   f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds) and there "
-                                  "is no predictions.csv for the clip-level test."))  # fmt: skip
+                                  "the clip-level comparison below, if any, is descriptive only."))  # fmt: skip
         else:
             parts.append(
                 f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
@@ -243,8 +240,10 @@ def comparison_md(tables: list[ComparisonTable], study: str, dropped: int = 0) -
             out.append(f"\nClip-level paired comparison of accuracy (predictions.csv): paired sign-flip permutation "
                        f"over actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged over seeds), "
                        "95% actor-bootstrap percentile interval of the difference, p Holm-corrected across the "
-                       "variants. Conditional on the trained models (it ignores training variability, like "
-                       "McNemar's test), so it complements the fold-level test.\n")  # fmt: skip
+                       "variants. Descriptive only: it is conditional on the trained models (like McNemar's test it "
+                       "ignores training variability), and with training noise shared by a fold's actors its "
+                       "false-positive rate is far above 0.05 (docs/statistics.md), so it never decides "
+                       "significance.\n")  # fmt: skip
             out.append(md_table(["Variant", "actors", "clips", "Δ Accuracy", "95% CI", "p (Holm)"], clips, "lrrccc"))
         out.append("")
     return "\n".join(out)

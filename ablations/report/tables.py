@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from ablations.report.clipstats import ClipComparison, compare_clips, correctness
 from ablations.report.load import ReportInputError, group_task
@@ -36,7 +35,7 @@ class MetricCell:
     summary: Summary  # over (seed, fold) cells, as logged (the paper table's mean +- std)
     units: Summary = Summary(0, math.nan, math.nan, math.nan, math.nan)  # over folds, seeds averaged first
     delta: float = math.nan  # mean(variant) - mean(reference) over folds, stored units
-    paired: Paired | None = None  # the deciding test (fold-level, or clip-level with one fold)
+    paired: Paired | None = None  # the deciding, fold-level test
     p_holm: float = math.nan
     significant: bool = False
     best: bool = False
@@ -73,7 +72,7 @@ class ComparisonTable:
     rows: list[VariantRow]
     folds: int = 0  # folds (test sets) in the group
     seeds: int = 0  # seeds per fold (the most any variant has)
-    unit: str = "fold"  # what the deciding test resamples: fold | actor | none
+    unit: str = "fold"  # what the deciding test is over: fold | none (too few folds)
     rho: float = 0.0  # Nadeau-Bengio n_test / n_train (test "nb")
     components: Components | None = None  # variance components of the main metric's differences
     max_folds: int = 0  # folds the protocol has
@@ -194,13 +193,9 @@ def compare(
             clip = compare_clips(corr, v, ref) if corr is not None and metric == "accuracy" else None
             testable = paired.n_pairs >= MIN_TEST_UNITS
             mdd = min_detectable(sd, paired.n_pairs, len(others), rho=r) if testable else math.nan
-            if paired.n_pairs < MIN_TEST_UNITS and clip is not None and not clip.note:
-                # one test set: the clip-level test decides, conditional on the trained models (caption says so)
-                paired = Paired(clip.actors, clip.p, "")
-                dl, dh = clip.ci_low, clip.ci_high
-                # normal approximation: the bootstrap interval's half-width / 1.96 is the standard error
-                mdd = (_z(ALPHA / (2 * len(others))) + _z(0.2)) * (dh - dl) / (2 * _z(0.025))
-            elif paired.n_pairs < MIN_TEST_UNITS and not paired.note:
+            # the clip-level test never decides: with training noise shared by a fold's actors its false-positive
+            # rate is far above alpha (python -m ablations.report.calibrate; docs/statistics.md)
+            if paired.n_pairs < MIN_TEST_UNITS and not paired.note:
                 paired = Paired(paired.n_pairs, math.nan, _no_test_note(paired.n_pairs or folds, seeds))
             if metric == metrics[0]:
                 comps.append(components(cell_diffs(group, v, ref, col)))
@@ -232,7 +227,6 @@ def compare(
                 clip=res.get("clip"),
                 clip_p_holm=clip_adj.get(r.variant, math.nan),
             )
-    clip_decides = folds < MIN_TEST_UNITS and corr is not None
     return ComparisonTable(
         study=str(first["study"]),
         dataset=str(first["dataset"]),
@@ -245,15 +239,11 @@ def compare(
         rows=rows,
         folds=folds,
         seeds=seeds,
-        unit="fold" if folds >= MIN_TEST_UNITS else ("actor" if clip_decides else "none"),
+        unit="fold" if folds >= MIN_TEST_UNITS else "none",
         rho=rho,
         components=pooled(comps),
         max_folds=K_FOLDS.get(protocol, folds),
     )
-
-
-def _z(tail: float) -> float:
-    return float(stats.norm.isf(tail))
 
 
 def compare_all(
@@ -301,7 +291,7 @@ def summary_frame(tables: list[ComparisonTable]) -> pd.DataFrame:
                         "n": u.n, "mean": u.mean, "std": u.std, "ci_low": u.ci_low, "ci_high": u.ci_high,
                         "cells": c.summary.n, "cell_std": c.summary.std, "delta": c.delta,
                         "diff_ci_low": c.diff_low, "diff_ci_high": c.diff_high,
-                        "test": t.test if c.paired and t.unit == "fold" else ("sign-flip" if c.paired else ""),
+                        "test": t.test if c.paired and t.unit == "fold" else "",
                         "unit": t.unit if c.paired else "", "n_units": c.paired.n_pairs if c.paired else 0,
                         "p": c.paired.p if c.paired else math.nan, "p_holm": c.p_holm,
                         "significant": c.significant, "verdict": verdict(c, metric), "mdd": c.mdd,
