@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--storage", help="Optuna storage URL or journal file (storage)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (tracking_uri)")
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
+    p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
+                   "study's exported runs.csv (e.g. reports/quickstart)")
     p.add_argument("--launcher", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
     p.add_argument("--no-report", action="store_true", help="do not render the report at the end")
@@ -298,10 +300,31 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     if args.dry_run:
         print_plan(study, cells, states)
+        if args.pilot:
+            return _pilot(args.pilot, cells, study)
         return EXIT_OK
+    if args.pilot:
+        print("error: --pilot only goes with --dry-run (it estimates power, it does not run anything)", file=sys.stderr)
+        return EXIT_INVALID
     if args.resync_tracking:
         return resync(study, cells)
     return execute(study, cells, states, args)
+
+
+def _pilot(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
+    """--dry-run --pilot: the power of this study's design, estimated from a pilot's export (docs/statistics.md)."""
+    from ablations.report.load import ReportInputError
+    from ablations.report.pilot import pilot_estimate
+    from avtca.data.protocols import n_folds_of
+
+    variants = len({c.variant for c in cells}) - 1
+    try:
+        print(pilot_estimate(pilot, len({c.fold for c in cells}), len({c.seed for c in cells}), variants,
+                             n_folds_of(study.dataset.protocol)))  # fmt: skip
+    except ReportInputError as err:
+        print(f"error: --pilot: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
 
 
 def resync(study: StudyConfig, cells: list[Cell]) -> int:

@@ -146,12 +146,26 @@ def test_pvalues(design: Design, actor_sums: np.ndarray, per_seed: np.ndarray, r
     return out
 
 
+BATCH_CELLS = 4_000_000  # clip draws per batch (x 8 bytes, a few arrays): keeps memory near 150 MB
+
+
+def pvalues(design: Design, noise: Noise, effects: np.ndarray, studies: int, rng: np.random.Generator):
+    """p-values (studies, V-1) of each test, simulated in batches of studies to bound memory."""
+    per_study = effects.size * design.folds * design.actors * design.clips
+    batch = max(1, BATCH_CELLS // per_study)
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, studies, batch):
+        sums, per_seed = simulate(design, noise, effects, min(batch, studies - start), rng)
+        for name, p in test_pvalues(design, sums, per_seed, rng).items():
+            parts.setdefault(name, []).append(p)
+    return {name: np.concatenate(p) for name, p in parts.items()}
+
+
 def false_positives(design: Design, noise: Noise, studies: int, seed: int) -> dict[str, tuple[float, float, float]]:
     """Per test: (per-comparison FPR after Holm, family-wise FPR, MC sd of the family-wise rate)."""
     rng = np.random.default_rng(seed)
-    sums, per_seed = simulate(design, noise, np.zeros(FAMILY + 1), studies, rng)
     out = {}
-    for name, p in test_pvalues(design, sums, per_seed, rng).items():
+    for name, p in pvalues(design, noise, np.zeros(FAMILY + 1), studies, rng).items():
         rej = holm_reject(p)
         fwer = float(rej.any(-1).mean())
         out[name] = (float(rej.mean()), fwer, math.sqrt(max(fwer * (1 - fwer), ALPHA * (1 - ALPHA)) / studies))
@@ -165,8 +179,7 @@ def power_curve(design: Design, noise: Noise, points: list[float], studies: int,
     for pt in points:
         effects = np.zeros(FAMILY + 1)
         effects[1] = -pt / 100 / 0.24  # logit shift: d(accuracy)/d(logit) = p(1-p) ~ 0.24 at 60%
-        sums, per_seed = simulate(design, noise, effects, studies, rng)
-        for name, p in test_pvalues(design, sums, per_seed, rng).items():
+        for name, p in pvalues(design, noise, effects, studies, rng).items():
             if name.startswith("wilcoxon"):
                 continue  # not valid (pseudo-replicated): its power means nothing
             out.setdefault(name, []).append(float(holm_reject(p)[:, 0].mean()))

@@ -177,19 +177,20 @@ def findings(t: ComparisonTable, m: Markup) -> list[str]:
     return out
 
 
-def replication(t: ComparisonTable) -> str:
+def replication(t: ComparisonTable, family: int | None = None) -> str:
     """What this design detects and what replication would detect the TARGETS (main metric)."""
     c = t.components
     metric = t.metrics[0]
     scale, unit = METRICS[metric].scale(), (" points" if METRICS[metric].percent else "")
-    family = max(1, sum(1 for r in t.rows if not r.is_reference))
+    family = family or max(1, sum(1 for r in t.rows if not r.is_reference))
     if c is None or (math.isnan(c.within) and math.isnan(c.between)):
         return "Power: needs at least 2 seeds or 2 folds to estimate the variance of a difference."
     seeds = max(1, t.seeds)
     text = "Power (" + METRICS[metric].label + ", 80%, Holm family of " + str(family) + "): "
     if t.folds >= MIN_TEST_UNITS:
         mdd = min_detectable(design_sd(c, seeds), t.folds, family, rho=t.rho if t.test == "nb" else 0.0)
-        text += f"this design detects about {mdd * scale:.2f}{unit}; "
+        bound = " or more (the fold-to-fold variance is unknown from one fold)" if c.folds < 2 else ""
+        text += f"this design ({replicates(t.folds, seeds)}) detects about {mdd * scale:.2f}{unit}{bound}; "
     elif t.folds < 2:
         text += "one fold, so the fold-to-fold variance is unknown and the plans below assume none (lower bound); "
     else:

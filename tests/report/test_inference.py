@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -179,3 +180,20 @@ def test_n_counts_the_values_used(tmp_path):
     assert line.split(" | ")[2] == "7"
     other = summary[(summary.variant == "ablated") & (summary.metric == "test/uar")].iloc[0]
     assert other["cells"] == 8
+
+
+def test_dry_run_prints_the_power_of_the_design_from_a_pilot(tmp_path, monkeypatch, capsys):
+    from ablations.run import main as run_main
+
+    study = Path(__file__).resolve().parents[2] / "studies" / "ravdess.yaml"
+    pilot = tmp_path / "pilot"
+    pilot.mkdir()
+    _runs(seeds=(0, 1), folds=tuple(range(6)), shift={"audio_only": -0.1}).to_csv(pilot / "runs.csv", index=False)
+    monkeypatch.chdir(tmp_path)  # the dry run writes nothing; its default stores resolve here
+    code = run_main([str(study), "--dry-run", "--set", "dataset.root=synthetic", "--pilot", str(pilot)])
+    out = capsys.readouterr().out
+    assert code == 0 and "power estimate from the pilot" in out and "6 folds x 3 seeds (8 comparisons)" in out
+    assert "this design (6 folds x 3 seeds) detects about" in out and "to detect 5 points:" in out
+    assert not list(tmp_path.glob("*.db"))
+    assert run_main([str(study), "--dry-run", "--set", "dataset.root=synthetic", "--pilot", str(tmp_path / "no")]) == 2
+    assert "--pilot" in capsys.readouterr().err
