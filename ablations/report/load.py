@@ -248,7 +248,8 @@ def load_predictions(path: Path) -> pd.DataFrame | None:
         return None
     check_rows_complete(path)
     try:
-        df = pd.read_csv(path, dtype={c: str for c in ("variant", "condition", "clip", "actor", "target", "prediction")})
+        text_columns = ("variant", "condition", "clip", "actor", "target", "prediction")
+        df = pd.read_csv(path, dtype={c: str for c in text_columns})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
         raise ReportInputError(f"{path}: not a readable CSV file ({err})") from None
     for col in PREDICTION_COLUMNS:

@@ -145,7 +145,8 @@ def _fold_level(group, variant, ref, col, test, rho, span) -> tuple[Paired, floa
         return Paired(int(common.size), math.nan, ""), math.nan, (math.nan, math.nan), math.nan
     r = rho if test == "nb" else 0.0
     if test == "nb" and math.isnan(rho):
-        return Paired(int(common.size), math.nan, "Nadeau-Bengio needs k > 2 folds"), math.nan, (math.nan,) * 2, math.nan
+        note = "Nadeau-Bengio needs k > 2 folds"
+        return Paired(int(common.size), math.nan, note), math.nan, (math.nan, math.nan), math.nan
     d = a - b
     sd = float(np.std(d, ddof=1))
     return paired_test(a, b, test=test, rho=r), sd, diff_interval(d, span, r), r

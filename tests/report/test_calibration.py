@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ablations.report.calibrate import ALPHA, CONDITIONAL, REALISTIC, Design, false_positives, holm_reject, shipped_designs
+from ablations.report.calibrate import (
+    ALPHA,
+    CONDITIONAL,
+    REALISTIC,
+    Design,
+    false_positives,
+    holm_reject,
+    shipped_designs,
+)
 from ablations.report.stats import holm
 
 SMALL = Design("small", folds=6, actors=4, clips=20, seeds=2)
@@ -23,7 +31,8 @@ def test_actor_test_is_valid_only_without_training_noise():
     _, family, sd = false_positives(SMALL, CONDITIONAL, studies=400, seed=2)["sign-flip over actors"]
     assert family <= ALPHA + 3 * sd
     # ... but training noise shared by a fold's actors makes it reject far too often: why it never decides
-    _, family, sd = false_positives(Design("wide", 5, 18, 20, 2), REALISTIC, studies=300, seed=3)["sign-flip over actors"]
+    wide = Design("wide", folds=5, actors=18, clips=20, seeds=2)
+    _, family, sd = false_positives(wide, REALISTIC, studies=300, seed=3)["sign-flip over actors"]
     assert family > ALPHA + 3 * sd
 
 
