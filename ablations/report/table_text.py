@@ -239,7 +239,7 @@ def comparison_md(tables: list[ComparisonTable], study: str, dropped: int = 0) -
         if clips:
             k = next(r.cells["accuracy"].clip for r in t.rows if r.cells.get("accuracy") and r.cells["accuracy"].clip)
             out.append(f"\nClip-level paired comparison of accuracy (predictions.csv): paired sign-flip permutation "
-                       f"over actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged over seeds), "
+                       f"over {k.actors} actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged over seeds), "
                        "95% actor-bootstrap percentile interval of the difference, p Holm-corrected across the "
                        "variants. Descriptive only: it is conditional on the trained models (like McNemar's test it "
                        "ignores training variability), and with training noise shared by a fold's actors its "

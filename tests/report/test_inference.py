@@ -136,6 +136,7 @@ def test_clip_level_comparison_by_actor_is_shown_but_never_decides(tmp_path):
     assert -1 <= acc.loc["video_only", "clip_ci_low"] < acc.loc["video_only", "clip_delta"] < acc.loc[
         "video_only", "clip_ci_high"] <= 0  # fmt: skip
     assert "Clip-level paired comparison of accuracy" in table and "never decides significance" in table
+    assert "paired sign-flip permutation over 12 actors (1 fold x 2 seeds" in table
     assert (dest / "predictions.csv").is_file()  # travels with the report
 
 
