@@ -58,8 +58,8 @@ def caption(t: ComparisonTable, m: Markup) -> str:
         if t.unit == "none":
             parts.append(f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
                          + m.text(f" (percentage points for % metrics); no test: {t.folds} independent test set(s) "
-                                  f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds) and there "
-                                  "the clip-level comparison below, if any, is descriptive only."))  # fmt: skip
+                                  f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds); a clip-level "
+                                  "comparison (with predictions.csv) is descriptive only."))  # fmt: skip
         else:
             parts.append(
                 f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
