@@ -218,9 +218,9 @@ def clip_rows(t: ComparisonTable) -> list[list[str]]:
             continue
         k = c.clip
         ci = f"[{fmt_delta(k.ci_low, 'accuracy')}, {fmt_delta(k.ci_high, 'accuracy')}]" if not k.note else k.note
-        star = "*" if not math.isnan(c.clip_p_holm) and c.clip_p_holm < ALPHA else ""
+        # no star: this comparison describes, it does not decide (see the paragraph above the table)
         rows.append([f"`{r.variant}`", str(k.actors), str(k.clips), fmt_delta(k.delta, "accuracy"), ci,
-                     fmt_p(c.clip_p_holm) + star])  # fmt: skip
+                     fmt_p(c.clip_p_holm)])  # fmt: skip
     return rows
 
 
