@@ -199,3 +199,17 @@ def test_dry_run_prints_the_power_of_the_design_from_a_pilot(tmp_path, monkeypat
     assert not list(tmp_path.glob("*.db"))
     assert run_main([str(study), "--dry-run", "--set", "dataset.root=synthetic", "--pilot", str(tmp_path / "no")]) == 2
     assert "--pilot" in capsys.readouterr().err
+
+
+def test_unit_summary_and_difference_interval_stay_in_range():
+    from ablations.report.stats import diff_interval, paired_test, unit_summary
+
+    s = unit_summary(np.array([0.99, 0.5, 0.995]), 0.0, 1.0)
+    assert s.ci_high == 1.0 and 0.0 <= s.ci_low < s.mean  # the plain t interval would pass 1
+    assert math.isnan(unit_summary(np.array([0.4, 0.6]), 0.0, 1.0).ci_low)  # n = 2: no interval
+    lo, hi = diff_interval(np.array([0.9, -0.9, 0.95]), 1.0)
+    assert lo == -1.0 and hi == 1.0
+    # Nadeau-Bengio: same mean difference, variance inflated by (1/n + rho) / (1/n) -> larger p
+    a, b = np.array([0.70, 0.72, 0.69, 0.71, 0.73, 0.70]), np.array([0.68, 0.69, 0.68, 0.70, 0.70, 0.69])
+    assert paired_test(a, b, "nb", rho=0.25).p > paired_test(a, b, "t").p
+    assert paired_test(a, b, "nb", rho=0.0).p == pytest.approx(paired_test(a, b, "t").p)
