@@ -213,3 +213,19 @@ def test_unit_summary_and_difference_interval_stay_in_range():
     a, b = np.array([0.70, 0.72, 0.69, 0.71, 0.73, 0.70]), np.array([0.68, 0.69, 0.68, 0.70, 0.70, 0.69])
     assert paired_test(a, b, "nb", rho=0.25).p > paired_test(a, b, "t").p
     assert paired_test(a, b, "nb", rho=0.0).p == pytest.approx(paired_test(a, b, "t").p)
+
+
+def test_variance_components_recover_known_values():
+    from ablations.report.power import components
+
+    rng = np.random.default_rng(0)
+    between, within = [], []
+    for _ in range(300):
+        fold_effect = rng.normal(0, 0.02, 6)  # sigma_b = 0.02 between folds, sigma_w = 0.03 between seeds
+        rows = [{"fold": f, "seed": s, "diff": 0.01 + fold_effect[f] + rng.normal(0, 0.03)}
+                for f in range(6) for s in range(3)]  # fmt: skip
+        c = components(pd.DataFrame(rows))
+        between.append(c.between)
+        within.append(c.within)
+    assert np.mean(within) == pytest.approx(0.03**2, rel=0.05)
+    assert np.mean(between) == pytest.approx(0.02**2, rel=0.2)  # truncated at 0: slightly biased upward
