@@ -114,7 +114,7 @@ def holm_reject(p: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
     return out
 
 
-def test_pvalues(design: Design, actor_sums: np.ndarray, per_seed: np.ndarray, rng: np.random.Generator,
+def study_pvalues(design: Design, actor_sums: np.ndarray, per_seed: np.ndarray, rng: np.random.Generator,
                  flips: int = 2000) -> dict[str, np.ndarray]:  # fmt: skip
     """p-values (R, V-1) of each test for every variant against the reference."""
     k, s = design.folds, design.seeds
@@ -155,7 +155,7 @@ def pvalues(design: Design, noise: Noise, effects: np.ndarray, studies: int, rng
     parts: dict[str, list[np.ndarray]] = {}
     for start in range(0, studies, batch):
         sums, per_seed = simulate(design, noise, effects, min(batch, studies - start), rng)
-        for name, p in test_pvalues(design, sums, per_seed, rng).items():
+        for name, p in study_pvalues(design, sums, per_seed, rng).items():
             parts.setdefault(name, []).append(p)
     return {name: np.concatenate(p) for name, p in parts.items()}
 
