@@ -267,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--power-studies", type=int, default=400, help="simulated studies per power point")
     p.add_argument("--write", action="store_true", help="update docs/statistics.md and docs/fig_calibration_power.png")
     args = p.parse_args(argv)
+    if args.studies < 10 or args.power_studies < 10:
+        p.error("--studies and --power-studies need at least 10 simulated studies")
     designs = shipped_designs()
     points = [0.0, 2.0, 4.0, 6.0, 10.0, 15.0]
     figure = ROOT / "docs" / "fig_calibration_power.png" if args.write else None
