@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
+import math
+import re
+import shlex
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -15,6 +20,11 @@ from typing import Any
 from ablations.study import mask_url
 
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
+# MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+DESCRIPTION_TAG = "mlflow.note.content"  # the experiment's / run's description in the UI
+CURVE_PREFIXES = ("train/", "val/")  # logged once per epoch at step=epoch
+BEST_PREFIX = "best/"  # the best epoch's values of the curves, logged once as final metrics under their own names
 _MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
 _MAX_VALUE = 6000  # MLflow's param value length limit
 
@@ -81,6 +91,7 @@ def provenance() -> dict[str, str]:
         dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5,
                                cwd=here)
         tags["git_commit"] = out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        tags["mlflow.source.git.commit"] = out.stdout.strip()  # the UI's Version column
     except (OSError, subprocess.SubprocessError):
         tags["git_commit"] = "unknown"
     for pkg in ("torch", "torchaudio", "torchvision", "optuna", "mlflow", "avtca-ablations", "numpy"):
@@ -126,6 +137,14 @@ class Tracker:
                 raise TrackingError(f"MLflow at {mask_url(self.uri)}: {err}") from err
         return self._experiment_id
 
+    def describe_experiment(self, description: str = "", tags: Mapping[str, str] = {}) -> None:
+        """Experiment tags: its kind (so the UI opens on the runs table) and the study's description."""
+        all_tags = {**EXPERIMENT_KIND, **tags}
+        if description:
+            all_tags[DESCRIPTION_TAG] = description
+        for key, value in all_tags.items():
+            self.client.set_experiment_tag(self.experiment_id, key, str(value)[:_MAX_VALUE])
+
     def parent_run(self, tags: Mapping[str, str], params: Mapping[str, Any] = {}) -> str:
         """The study's parent run: reused (and set RUNNING) on resume, else created."""
         found = self.client.search_runs(
@@ -137,7 +156,7 @@ class Tracker:
             self.client.update_run(run_id, status="RUNNING")
             self._log(run_id, tags=tags)
             return run_id
-        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": self.study_name, **tags, **provenance()}
+        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": self.study_name, **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -167,6 +186,12 @@ class Tracker:
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """One batched request for an epoch's (or the final) metrics."""
         self._log(run_id, metrics=metrics, step=step)
+
+    def log_final(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        """A finished training's metrics, once: the curves' best-epoch values as `best/<name>` (re-logging them
+        under the curve's own name would add a second point at the last step), everything else as is."""
+        renamed = {(BEST_PREFIX + k if k.startswith(CURVE_PREFIXES) else k): v for k, v in metrics.items()}
+        self._log(run_id, metrics=renamed, step=0)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags in one request."""
@@ -239,11 +264,71 @@ class Tracker:
                 changed.append(rid)
         return changed
 
-    def ui_hint(self) -> str:
-        """The command that opens the MLflow UI on this store (credentials masked)."""
+    def runs_url(self, base: str | None = None) -> str:
+        """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server)."""
+        base = base or (mask_url(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
+        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs"
+
+    def ui_hint(self, study_file: str | None = None) -> str:
+        """How to open the study in the MLflow UI: commands that work as printed, and the runs table's URL."""
         if self.uri.startswith(("http://", "https://")):
-            return f"MLflow UI: {mask_url(self.uri)}"
-        return f"MLflow UI: mlflow ui --backend-store-uri {mask_url(self.uri)}"
+            return f"MLflow UI: {self.runs_url()}"
+        lines = [f"MLflow UI: {ui_command(self.uri)}", f"  then open {self.runs_url()}"]
+        if study_file:
+            lines.append(f"  (or: {shlex.quote(sys.executable)} -m ablations.ui {shlex.quote(str(study_file))})")
+        return "\n".join(lines)
+
+    def log_answer(self, run_id: str, report_dir: Path | None, study_file: str | Path | None) -> int:
+        """The study's answer on its parent run: per-variant summary metrics from the rendered report's
+        summary.csv (whatever statistics columns it has), the report's files and the study file; returns the
+        number of metrics logged."""
+        metrics: dict[str, float] = {}
+        if report_dir is not None and (Path(report_dir) / "summary.csv").is_file():
+            metrics = summary_metrics(Path(report_dir) / "summary.csv")
+            self._log(run_id, metrics=metrics)
+        if report_dir is not None and Path(report_dir).is_dir():
+            self.client.log_artifacts(run_id, str(report_dir), artifact_path="report")
+        if study_file is not None and Path(study_file).is_file():
+            self.client.log_artifact(run_id, str(study_file), artifact_path="study")
+        return len(metrics)
+
+
+DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
+
+
+def ui_command(uri: str, port: int | None = None) -> str:
+    """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment."""
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask_url(uri), "--host", "127.0.0.1"]
+    if port is not None:
+        cmd += ["--port", str(port)]
+    return " ".join(shlex.quote(c) for c in cmd)
+
+
+_BAD_NAME = re.compile(r"[^\w./\- :]")  # characters MLflow refuses in metric names
+
+
+def summary_metrics(path: Path) -> dict[str, float]:
+    """`<variant>/<metric>/<statistic>` for every numeric column of a report's summary.csv (long format: one row
+    per variant and metric). Text columns (study, dataset, test name, note) identify rows; booleans become 0/1.
+    Dataset/protocol prefix the name only when the file holds several."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return {}
+    several = {k for k in ("dataset", "protocol") if len({r.get(k) for r in rows}) > 1}
+    skip = {"study", "dataset", "protocol", "variant", "metric", "subject_independent", "reference"}
+    out: dict[str, float] = {}
+    for row in rows:
+        prefix = "/".join([*(row[k] for k in ("dataset", "protocol") if k in several), row.get("variant", "")])
+        for col, text in row.items():
+            if col in skip or text in (None, ""):
+                continue
+            value = {"True": 1.0, "False": 0.0, "true": 1.0, "false": 0.0}.get(text, text)
+            if not _is_number(value) or not math.isfinite(float(value)):
+                continue
+            name = _BAD_NAME.sub("_", f"{prefix}/{row.get('metric', '')}/{col}".replace("//", "/"))
+            out[name] = float(value)
+    return out
 
 
 def _is_number(value: Any) -> bool:
