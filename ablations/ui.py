@@ -51,8 +51,12 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 
 
 def mlflow_command(uri: str, port: int) -> list[str]:
-    """`mlflow ui` run by this interpreter (no activated virtual environment needed), bound to 127.0.0.1."""
-    return [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", HOST, "--port", str(port)]
+    """The command a finished run prints (`mlflow ui` run by this interpreter, bound to 127.0.0.1) on `port`."""
+    import shlex
+
+    from ablations.tracking import ui_command
+
+    return shlex.split(ui_command(uri, port, mask=False))
 
 
 def experiment_id(uri: str, name: str) -> str | None:
@@ -123,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start the UIs, print their URLs, serve until Ctrl-C; 2 on invalid input, 1 when a UI does not start."""
     args = build_parser().parse_args(argv)
+    import signal
+
+    def stop(*_: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM too: the finally below stops the UI's process group
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         study = load_study(args.study, [], **{"tracking_uri": args.tracking_uri, "storage": args.storage})
     except ConfigError as err:

@@ -296,9 +296,11 @@ class Tracker:
 DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
 
 
-def ui_command(uri: str, port: int | None = None) -> str:
-    """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment."""
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask_url(uri), "--host", "127.0.0.1"]
+def ui_command(uri: str, port: int | None = None, mask: bool = True) -> str:
+    """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment (credentials masked
+    unless `mask` is false)."""
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask_url(uri) if mask else uri,
+           "--host", "127.0.0.1"]
     if port is not None:
         cmd += ["--port", str(port)]
     return " ".join(shlex.quote(c) for c in cmd)
