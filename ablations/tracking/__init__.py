@@ -156,7 +156,7 @@ class Tracker:
             self.client.update_run(run_id, status="RUNNING")
             self._log(run_id, tags=tags)
             return run_id
-        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": self.study_name, **provenance(), **tags}
+        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": parent_name(self.study_name), **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -293,6 +293,11 @@ class Tracker:
         return len(metrics)
 
 
+def parent_name(study_name: str) -> str:
+    """The parent run's name: not the bare study name, which the UI also shows as the experiment's link."""
+    return f"{study_name} (study)"
+
+
 DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
 
 
@@ -300,7 +305,7 @@ def ui_command(uri: str, port: int | None = None, mask: bool = True) -> str:
     """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment (credentials masked
     unless `mask` is false)."""
     cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask_url(uri) if mask else uri,
-           "--host", "127.0.0.1"]
+           "--host", "127.0.0.1", "--workers", "1"]  # one worker starts faster; one person browses
     if port is not None:
         cmd += ["--port", str(port)]
     return " ".join(shlex.quote(c) for c in cmd)

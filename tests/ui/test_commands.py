@@ -47,6 +47,7 @@ def test_the_experiment_is_a_training_experiment_with_the_study_description(fini
     runs = client.search_runs([exp.experiment_id])
     parent = next(r for r in runs if r.data.tags.get("avtca.role") == "study")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
+    assert parent.data.tags["mlflow.runName"] == "tiny (study)"
     assert sorted(r.data.tags["mlflow.runName"] for r in children) == ["audio_only s0", "full s0"]
     for run in [parent, *children]:
         assert run.data.tags["mlflow.source.name"] == "tiny.yaml"
