@@ -117,8 +117,12 @@ def test_the_parent_run_shows_the_summary_metrics_and_the_report(ui, page, shots
 
 def test_optuna_dashboard_shows_the_study_and_its_metric_name(ui, page, shots):
     page.goto(ui["optuna"])
-    page.get_by_text("tiny", exact=True).first.wait_for(timeout=60_000)
-    page.get_by_text("tiny", exact=True).first.click()
-    page.get_by_text("val/accuracy").first.wait_for(timeout=60_000)
+    study = page.get_by_text(re.compile(r"^\d+\. tiny$")).first  # the study list: "<id>. <name>"
+    study.wait_for(timeout=60_000)
+    study.click()
+    page.get_by_text("Study User Attributes").first.wait_for(timeout=60_000)
+    page.get_by_text("val/accuracy").first.wait_for(timeout=60_000)  # the objective's name
     assert not page.get_by_text("Objective 0").count()
+    assert page.get_by_text(DESCRIPTION).count() and page.get_by_text("Intermediate values").count()
+    page.wait_for_timeout(1500)  # let the plots finish drawing for the screenshot
     page.screenshot(path=str(shots / "optuna_dashboard.png"), full_page=True)

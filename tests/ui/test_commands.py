@@ -34,7 +34,7 @@ def test_the_printed_mlflow_command_runs_without_an_activated_venv(finished_stud
     store = argv[argv.index("--backend-store-uri") + 1]
     exp = _client(store).get_experiment_by_name("tiny")
     assert url == f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs"
-    assert f"-m ablations.ui tiny.yaml" in stdout
+    assert "-m ablations.ui tiny.yaml" in stdout
 
 
 def test_the_experiment_is_a_training_experiment_with_the_study_description(finished_study):
