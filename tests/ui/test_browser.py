@@ -112,7 +112,6 @@ def test_the_parent_run_shows_the_summary_metrics_and_the_report(ui, page, shots
     page.get_by_text("report", exact=True).first.click()
     page.get_by_text("table.md").first.wait_for(timeout=30_000)
     assert page.get_by_text("summary.csv").count()
-    page.screenshot(path=str(shots / "mlflow_parent_artifacts.png"))
 
 
 def test_optuna_dashboard_shows_the_study_and_its_metric_name(ui, page, shots):
