@@ -152,7 +152,7 @@ class Tracker:
         if found:
             run_id = found[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
-            self._log(run_id, tags=tags)
+            self._log(run_id, tags={"mlflow.runName": parent_name(self.study_name), **tags})
             return run_id
         all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": parent_name(self.study_name), **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
