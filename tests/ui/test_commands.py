@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import subprocess
@@ -28,7 +29,7 @@ def test_the_printed_mlflow_command_runs_without_an_activated_venv(finished_stud
     argv, url = _printed(stdout)
     assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"] and "127.0.0.1" in argv
     # the command as printed (help only: starting the server is the browser test's job) in a plain shell
-    done = subprocess.run(argv + ["--help"], cwd=root, env=without_venv(dict(__import__("os").environ)),
+    done = subprocess.run(argv + ["--help"], cwd=root, env=without_venv(dict(os.environ)),
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     store = argv[argv.index("--backend-store-uri") + 1]
