@@ -18,6 +18,7 @@ from typing import Any
 from avtca.config.base import ConfigError
 
 from ablations.study import StudyConfig, load_study, mask_url
+from ablations.tracking.browse import runs_url
 
 HOST = "127.0.0.1"
 
@@ -65,11 +66,6 @@ def experiment_id(uri: str, name: str) -> str | None:
 
     exp = _client(uri).get_experiment_by_name(name)
     return None if exp is None else exp.experiment_id
-
-
-def runs_url(base: str, exp_id: str | None) -> str:
-    """The runs table of the experiment (the experiment list when it does not exist yet)."""
-    return f"{base}/#/experiments/{exp_id}/runs" if exp_id else f"{base}/#/experiments"
 
 
 def start_dashboard(study: StudyConfig, port: int) -> tuple[Any, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ablations.study import mask_url
-from ablations.tracking.browse import DEFAULT_UI, parent_name, summary_metrics, ui_command
+from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
 
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
 # MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
@@ -265,7 +265,7 @@ class Tracker:
     def runs_url(self, base: str | None = None) -> str:
         """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server)."""
         base = base or (mask_url(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
-        return f"{base.rstrip('/')}/#/experiments/{self.experiment_id}/runs"
+        return runs_url(base, self.experiment_id)
 
     def ui_hint(self, study_file: str | None = None) -> str:
         """How to open the study in the MLflow UI: commands that work as printed, and the runs table's URL."""

@@ -17,6 +17,18 @@ def parent_name(study_name: str) -> str:
     return f"{study_name} (study)"
 
 
+def runs_url(base: str, experiment_id: str | None) -> str:
+    """The experiment's runs table in the UI at `base` (the experiment list when there is none yet).
+
+    `workflowType=machine_learning` puts MLflow 3.x's UI in its "Model training" mode (runs, models) instead of
+    the GenAI mode (traces, evaluations) it starts in by default.
+    """
+    base = base.rstrip("/")
+    if not experiment_id:
+        return f"{base}/#/experiments?workflowType=machine_learning"
+    return f"{base}/#/experiments/{experiment_id}/runs?workflowType=machine_learning"
+
+
 DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
 
 

@@ -95,8 +95,9 @@ def test_mlflow_opens_on_the_runs_table_with_runs_named_by_variant(ui, page, sho
     page.goto(ui["mlflow"])
     parent = page.get_by_role("link", name="tiny (study)", exact=True).first
     parent.wait_for(timeout=120_000)
-    assert page.get_by_text("Training runs").first.is_visible()  # the kind: not the GenAI overview
-    assert not page.get_by_text("Detect issues in your traces").count()
+    assert page.get_by_text("Runs", exact=True).first.is_visible()  # the runs table, in "Model training" mode
+    assert not page.get_by_text("Detect issues in your traces").count()  # not the GenAI overview
+    assert not page.get_by_text("Token Usage").count()
     assert page.get_by_text(DESCRIPTION).first.is_visible()
     row = page.locator('[role="row"]', has=parent).last
     row.locator("button[data-component-id*='runnamecellrenderer']").first.click()  # expand the parent

@@ -34,7 +34,7 @@ def test_the_printed_mlflow_command_runs_without_an_activated_venv(finished_stud
     assert done.returncode == 0, done.stderr[-2000:]
     store = argv[argv.index("--backend-store-uri") + 1]
     exp = _client(store).get_experiment_by_name("tiny")
-    assert url == f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs"
+    assert url == f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
     assert "-m ablations.ui tiny.yaml" in stdout
 
 
