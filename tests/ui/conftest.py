@@ -27,6 +27,7 @@ def finished_study(tmp_path_factory) -> tuple[Path, str]:
     done = subprocess.run([sys.executable, "-m", "ablations.run", "tiny.yaml"], cwd=root, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (root / "stderr.txt").write_text(done.stderr)  # the progress lines (not a terminal here)
     return root, done.stdout
 
 

@@ -93,3 +93,13 @@ def test_a_rerender_of_unchanged_results_keeps_every_report_file_byte_identical(
     assert sorted(after) == sorted(before)
     changed = [n for n in before if before[n] != after[n]]
     assert not changed
+
+
+def test_progress_is_plain_lines_when_the_output_is_not_a_terminal(finished_study):
+    root, _ = finished_study
+    err = (root / "stderr.txt").read_text()
+    assert "\r" not in err  # no carriage-return bar in a log file
+    assert "preparing the synthetic dataset on first use" in err
+    lines = [ln for ln in err.splitlines() if re.match(r"\[\d\d:\d\d:\d\d\] tiny: \d/2 cells done", ln)]
+    assert lines and lines[-1].endswith("done") and "2/2 cells done" in lines[-1]
+    assert max(len(ln) for ln in err.splitlines()) < 300
