@@ -88,21 +88,29 @@ def start_dashboard(study: StudyConfig, port: int) -> tuple[Any, str]:
     return server, f"http://{HOST}:{port}/dashboard"
 
 
-def stop_group(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group of `proc` (then SIGKILL after 10 s)."""
+def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """SIGTERM the process group of `proc`, then SIGKILL whatever is left of it after `grace_s` (MLflow's job
+    runner and huey consumers outlive the UI's main process by seconds)."""
     import os
     import signal
 
-    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    end = time.time() + grace_s
+    while time.time() < end:
+        proc.poll()
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(proc.pid, 0)  # anyone left in the group?
         except ProcessLookupError:
             return
-        try:
-            proc.wait(timeout=wait)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+        time.sleep(0.2)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait(timeout=5)
 
 
 def build_parser() -> argparse.ArgumentParser:
