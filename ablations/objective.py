@@ -18,10 +18,12 @@ from avtca.config.base import ConfigError, dump_yaml, flatten
 from ablations.cells import ALL_FOLDS, Cell, factor_params, is_sql_url, resolve
 from ablations.study import (
     CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_secrets, mask_url,
+    variant_labels,
 )
 
-# final metrics kept on the Optuna trial (user attr "metrics") for the end-of-study summary
+# final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
+SUMMARY_NAMES = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
 # what MLflow would have received, kept on the trial when logging failed, so --resync-tracking can replay it
 BACKUP_ATTR = "tracking_backup"
 
@@ -80,6 +82,26 @@ def make_pruner(study: StudyConfig) -> optuna.pruners.BasePruner:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return optuna.pruners.WilcoxonPruner(p_threshold=cfg.p_threshold, n_startup_steps=cfg.n_startup_steps)
+
+
+def annotate_study(ostudy: optuna.Study, study: StudyConfig, study_file: str | None = None) -> None:
+    """What optuna-dashboard shows: the objective's name and the study's file, description and commit."""
+    from ablations.tracking import provenance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
+        ostudy.set_metric_names([study.objective.metric])
+    attrs = {"study_file": str(study_file or ""), "description": study.description,
+             "git_commit": provenance().get("git_commit", "unknown"), "reference": study.reference_label}
+    for key, value in attrs.items():
+        if ostudy.user_attrs.get(key) != value:
+            ostudy.set_user_attr(key, value)
+
+
+def summary_attrs(metrics: Mapping[str, float], objective: str) -> dict[str, float]:
+    """The few final metrics a trial keeps as user attrs (the objective and the main test metrics)."""
+    keep = {objective, *(f"{p}{m}" for p in SUMMARY_PREFIXES for m in SUMMARY_NAMES)}
+    return {k: float(v) for k, v in metrics.items() if k in keep}
 
 
 def load_optuna_study(study: StudyConfig, cell: Cell, storage: Any, n_done: int = 0) -> optuna.Study:
@@ -154,6 +176,12 @@ class Objective:
         }
         if c.name:
             tags["variant_name"] = c.name
+        description = getattr(c, "description", "") or ""  # the variant's line from the study file
+        if description:
+            tags["mlflow.note.content"] = description
+        labels = variant_labels(s)
+        if c.variant in labels:
+            tags["variant_index"] = labels.index(c.variant)  # study-file order for the report
         return tags
 
     def __call__(self, trial: Any) -> float:
@@ -170,7 +198,7 @@ class Objective:
         params = {**flatten(cfg.model_dump(mode="json")), "variant": c.variant, "seed": c.seed}
         self.tags.update(_data_tags(cfg))
         span = c.fold == ALL_FOLDS
-        name = f"{c.variant} s{c.seed} " + ("all folds" if span else f"f{c.fold}")
+        name = run_name(s, c)
         trial_run = None
         if self.parent_run_id is not None:
             trial_run = self._track("start run", self.tracker.start_run, self.parent_run_id, name,
@@ -184,7 +212,7 @@ class Objective:
             for fold in c.folds:
                 run = trial_run
                 if span and trial_run:
-                    run = self._track("start run", self.tracker.start_run, trial_run, f"{name} f{fold}",
+                    run = self._track("start run", self.tracker.start_run, trial_run, f"{c.variant} s{c.seed} f{fold}",
                                       self._run_tags(trial, fold, "fold"), {**params, "fold": fold})
                     if run:
                         self.run_ids.append(run)
@@ -201,9 +229,10 @@ class Objective:
                         raise optuna.TrialPruned(f"pruned after fold {fold}")
             objective = statistics.fmean(values)
             summary = _mean_metrics([r.metrics for r in results])
-            trial.set_user_attr("metrics", {k: v for k, v in summary.items() if k.startswith(SUMMARY_PREFIXES)})
+            for key, value in summary_attrs(summary, s.objective.metric).items():
+                trial.set_user_attr(key, value)
             if span and trial_run:
-                self._track("log", self.tracker.log_metrics, trial_run, summary)
+                self._track("log", self.tracker.log_final, trial_run, summary)
             if not math.isfinite(objective):
                 raise FloatingPointError(f"{s.objective.metric} is {objective}")
             status, state = "FINISHED", "COMPLETE"
@@ -232,16 +261,17 @@ class Objective:
                     trial.set_user_attr(BACKUP_ATTR, [tracking_backup(r, f) for r, f in zip(results, c.folds)])
 
     def _train_fold(self, train_fn, cfg, trial, fold, run, span, pruned_cls):
-        """Train one fold, reporting every epoch to MLflow (one batch) and, when not spanning folds, to the pruner."""
+        """Train one fold, reporting every epoch to MLflow (one batch) and, when not spanning folds, to Optuna
+        (intermediate values: the dashboard's curves, the terminal's live line, and the pruner when tuning)."""
         prune = bool(self.study.tune) and not span and self.study.pruner.kind != "off"
         metric = self.study.objective.metric
 
         def report(epoch: int, metrics: Mapping[str, float]) -> None:
             if run:
                 self._track("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
-            if prune and metric in metrics:
+            if not span and metric in metrics and math.isfinite(float(metrics[metric])):
                 trial.report(float(metrics[metric]), epoch)
-                if trial.should_prune():
+                if prune and trial.should_prune():
                     raise pruned_cls(f"pruned at epoch {epoch}")
 
         try:
@@ -251,9 +281,7 @@ class Objective:
         if run:
             final = {k: v for k, v in result.metrics.items()}
             final.update({"best_epoch": result.best_epoch, "n_params": result.n_params, "seconds": result.seconds})
-            # at the last epoch's step, later in time: MLflow's "latest value" (the UI) is then the final one
-            last = max((int(h.get("epoch", 0)) for h in (result.history or [])), default=result.best_epoch)
-            self._track("log final", self.tracker.log_metrics, run, final, step=last)
+            self._track("log final", self.tracker.log_final, run, final)
             self._track("tags", self.tracker.set_tags, run, {"device": result.device, "precision": result.precision})
             self._track("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
                         checkpoint=cfg.train.save_checkpoint)
@@ -301,7 +329,17 @@ def best_trial(trials: list[optuna.trial.FrozenTrial], direction: str) -> optuna
     return (max if direction == "maximize" else min)(complete, key=lambda t: t.value)
 
 
+def run_name(study: StudyConfig, cell: Cell) -> str:
+    """A short MLflow run name: the variant, then `s<seed>`, then the fold unless the study runs only one."""
+    one_fold = isinstance(study.dataset.folds, list) and len(study.dataset.folds) == 1
+    fold = "" if one_fold else (" all folds" if cell.fold == ALL_FOLDS else f" f{cell.fold}")
+    return f"{cell.variant} s{cell.seed}{fold}"
+
+
 def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
-    """The final metrics a trial stored for the summary."""
-    value = trial.user_attrs.get("metrics", {})
-    return dict(value) if isinstance(value, Mapping) else json.loads(value)
+    """The final metrics a trial stored for the summary: one user attr per metric (older trials: one dict)."""
+    value = trial.user_attrs.get("metrics")
+    if value is not None:
+        return dict(value) if isinstance(value, Mapping) else json.loads(value)
+    return {k: float(v) for k, v in trial.user_attrs.items()
+            if k.startswith(SUMMARY_PREFIXES) and isinstance(v, numbers.Real)}

@@ -95,7 +95,7 @@ def _resync_trial(study: StudyConfig, cell: Cell, trial: optuna.trial.FrozenTria
     elif backups:
         _replay(tracker, run, backups[0], cfg_yaml)
     if span or not backups:
-        tracker.log_metrics(run, trial_metrics(trial))
+        tracker.log_final(run, trial_metrics(trial))
         tracker.client.log_text(run, cfg_yaml, "config.yaml")
     tracker.end(run, "FINISHED")
     return runs
@@ -106,14 +106,12 @@ def _replay(tracker: Any, run: str, backup: dict[str, Any], cfg_yaml: str) -> No
     import numpy as np
     import pandas as pd
 
-    last = 0
     for row in backup.get("history", []):
         epoch = int(row.get("epoch", 0))
         tracker.log_metrics(run, {k: v for k, v in row.items() if k != "epoch"}, step=epoch)
-        last = max(last, epoch)
     final = {**backup["metrics"], "best_epoch": backup["best_epoch"], "n_params": backup["n_params"],
              "seconds": backup["seconds"]}  # fmt: skip
-    tracker.log_metrics(run, final, step=last or backup["best_epoch"])
+    tracker.log_final(run, final)
     tracker.set_tags(run, {"device": backup["device"], "precision": backup["precision"]})
     per_class = backup.get("per_class")
     result = SimpleNamespace(

@@ -114,70 +114,36 @@ def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], ou
           f"({study.budget.trials_per_cell} trial(s) per cell)", file=out)
 
 
-def prepare_optuna(study: StudyConfig, cells: list[Cell]) -> None:
+def prepare_optuna(study: StudyConfig, cells: list[Cell], study_file: str | None = None) -> None:
     """Create the storage and every Optuna study once, before any worker starts (schema-creation race)."""
     import optuna
 
-    from ablations.objective import open_storage, optuna_study_name
+    from ablations.objective import annotate_study, open_storage, optuna_study_name
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(study.storage_url)
     for name in sorted({optuna_study_name(study, c) for c in cells}):
-        optuna.create_study(study_name=name, storage=storage, direction=study.objective.direction,
-                            load_if_exists=True)
-
-
-class CellProgress:
-    """A tqdm bar over cells, fed by polling the claim store (workers may be other processes)."""
-
-    def __init__(self, study: StudyConfig, cells: list[Cell], interval_s: float = 1.0):
-        from tqdm.auto import tqdm
-
-        self.ids = {c.cell_id for c in cells}
-        self.store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
-        self.bar = tqdm(total=len(cells), desc=f"{study.name} cells", unit="cell", position=0, dynamic_ncols=True)
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def poll(self) -> None:
-        """Refresh the bar from the store."""
-        try:
-            states = [st.state for cid, st in self.store.status().items() if cid in self.ids]
-        except Exception:  # noqa: BLE001 - a failed poll only delays the bar
-            return
-        self.bar.n = sum(s == "COMPLETE" for s in states)
-        self.bar.set_postfix(running=sum(s == "RUNNING" for s in states), failed=sum(s == "FAILED" for s in states))
-        self.bar.refresh()
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_s):
-            self.poll()
-
-    def __enter__(self) -> CellProgress:
-        self.poll()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.poll()
-        self.bar.close()
+        ostudy = optuna.create_study(study_name=name, storage=storage, direction=study.objective.direction,
+                                     load_if_exists=True)
+        annotate_study(ostudy, study, study_file)
 
 
 def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args: argparse.Namespace) -> int:
     """Run the study: prepare storage and tracking once, launch workers, clean up, summarise, report."""
     from ablations.launch import LAUNCHERS, WorkerSpec, worker_fn
+    from ablations.progress import StudyProgress
     from ablations.tracking import Tracker
 
     previous = _sigint(signal.SIG_IGN)  # preparing storage and tracking is not interruptible
+    source = {"mlflow.source.name": str(args.study), "mlflow.source.type": "LOCAL"}  # the UI's Source column
     try:
-        prepare_optuna(study, cells)
+        prepare_optuna(study, cells, str(args.study))
         tracker = Tracker(study.tracking, study.name)
+        tracker.describe_experiment(study.description, {"study_file": str(args.study)})
         parent = tracker.parent_run(
             {"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
-             "reference": study.reference_label, "n_cells": len(cells)},
+             "reference": study.reference_label, "n_cells": len(cells), **source,
+             **({"mlflow.note.content": study.description} if study.description else {})},
             {"study_file": str(args.study), "n_cells": len(cells), "seeds": study.seeds},
         )
     except Exception as err:  # noqa: BLE001 - storage/tracking failures before any trial: invalid setup
@@ -188,13 +154,14 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     n_workers = study.resources.n_jobs
     deadline = time.time() + study.budget.timeout_s if study.budget.timeout_s else None
     todo = tuple(c for c in cells if states[c.cell_id] != "COMPLETE")
-    spec = WorkerSpec(study, todo, parent, n_workers, deadline, show_epochs=n_workers == 1 and args.launcher == "local")
+    # the live lines of StudyProgress replace the single worker's epoch bar
+    spec = WorkerSpec(study, todo, parent, n_workers, deadline, show_epochs=False, tags=source)
     print(f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
           f"[{args.launcher}]; storage {mask_url(study.storage_url)}")
     launcher_kw = {"scheduler": args.scheduler} if args.launcher == "dask" else {}
     interrupted = False
     try:
-        with CellProgress(study, cells):
+        with StudyProgress(study, cells, n_workers):
             summaries = LAUNCHERS[args.launcher](worker_fn(spec), n_workers, **launcher_kw)
     except KeyboardInterrupt:
         interrupted, summaries = True, []
@@ -237,7 +204,8 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
         for cid, reason in getattr(s, "failed", {}).items():
             print(f"failed cell {cid}: {reason}", file=sys.stderr)
     print(format_summary(study, summary_rows(study, cells)))
-    print(tracker.ui_hint())
+    if interrupted or len(complete) < len(cells):
+        print(tracker.ui_hint(args.study))  # partial results are browsable too
     if interrupted:
         print("interrupted: completed cells are kept; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -250,24 +218,33 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
               file=sys.stderr)
         return EXIT_FAILED
     if study.report.kind == "render" and not args.no_report:
-        render_report(study)
+        folder = render_report(study)
+        try:
+            n = tracker.log_answer(parent, folder, args.study)  # the parent run holds the study's answer
+            if folder is not None:
+                print(f"MLflow parent run '{study.name}': {n} summary metrics, the report and the study file")
+        except Exception as err:  # noqa: BLE001 - the report is on disk; only its copy in MLflow is missing
+            print(f"warning: could not log the report to MLflow: {mask_secrets(err)}", file=sys.stderr)
+    print(tracker.ui_hint(args.study))
     return EXIT_OK
 
 
-def render_report(study: StudyConfig) -> None:
-    """Render the study's report with ablations.report; a failure there does not fail the study."""
+def render_report(study: StudyConfig) -> Path | None:
+    """Render the study's report with ablations.report (returns its folder); a failure there does not fail the
+    study."""
     try:
         from ablations.report.render import render
     except ImportError as err:
         print(f"report: ablations.report is not available ({err}); skipped")
-        return
+        return None
     try:
         path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
         print(f"warning: report rendering failed: {type(err).__name__}: {err}; retry with "
               f"python -m ablations.report {study.name} --tracking-uri {mask_url(study.tracking)}", file=sys.stderr)
-        return
+        return None
     print(f"report: {path}")
+    return Path(path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,42 @@ from ablations.report.metrics import IDENTITY_COLUMNS, OPTIONAL_COLUMNS
 from ablations.report.select import select_cells, study_objective, trials_frame
 
 _SPLIT_ORDER = {"val": 0, "test": 1, "val_robust": 2, "test_robust": 3, "train": 4}
+# columns that differ between two runs of the same study with the same results: ids and timings
+VOLATILE = ("run_id", "start_time", "seconds")
+
+
+def _volatile(col: str) -> bool:
+    return col in VOLATILE or col.endswith(("/seconds", "_seconds"))
+
+
+def _results_text(text: str) -> str:
+    """A CSV's text without its volatile columns (compared as text: no float re-parsing)."""
+    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    return df.drop(columns=[c for c in df.columns if _volatile(c)]).to_csv(index=False, lineterminator="\n")
+
+
+def write_stable(path: Path, frame: pd.DataFrame) -> bool:
+    """Write `frame` as CSV unless `path` already holds the same results (only run ids or timings differ): a
+    re-run of an unchanged study leaves committed exports byte-identical. Returns whether it wrote."""
+    from ablations.report.render import write_csv
+
+    if path.is_file():
+        new = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        try:
+            same = _results_text(path.read_text(encoding="utf-8")) == _results_text(new)
+        except (ValueError, pd.errors.ParserError):
+            same = False  # an unreadable old file is replaced
+        if same:
+            return False
+    write_csv(path, frame)
+    return True
+
+
+def _study_position(r: dict[str, Any]) -> tuple:
+    """Study-file order (tag variant_index, from the runner) then seed and fold."""
+    t = r["tags"]
+    index = t.get("variant_index")
+    return (int(index) if str(index).isdigit() else 10**9, int(t.get("seed", 0)), str(t.get("fold", "")))
 
 
 def _metric_key(col: str) -> tuple:
@@ -25,6 +62,8 @@ def runs_frame(done: list[dict[str, Any]], study_name: str) -> pd.DataFrame:
         if "." in k and len({r["params"].get(k) for r in done}) > 1
     )  # fmt: skip
     records = []
+    if all("variant_index" in r["tags"] for r in done):
+        done = sorted(done, key=_study_position)  # runs.csv order is the study order (ablations.report.order)
     for r in done:
         t, p = r["tags"], r["params"]
         rec: dict[str, Any] = {
@@ -79,7 +118,11 @@ def export_frames(
     objective = study_objective(runs)
     chosen, trials = select_cells(runs, objective)
     table = runs_frame(chosen, study_name)
-    history = _keyed(histories, table, ["epoch"]).sort_values(["variant", "seed", "fold", "epoch"], kind="stable")
+    history = _keyed(histories, table, ["epoch"])
+    if not history.empty:
+        rank = {v: i for i, v in enumerate(dict.fromkeys(table["variant"]))}  # study order, as runs.csv
+        history = history.sort_values(["variant", "seed", "fold", "epoch"], kind="stable",
+                                      key=lambda col: col.map(rank) if col.name == "variant" else col)
     confusion = _keyed(confusions, table, ["true", "pred", "count"])
     return {"runs.csv": table, "history.csv": history.reset_index(drop=True),
             "confusion.csv": confusion.reset_index(drop=True), "optuna.csv": trials_frame(trials, objective)}
@@ -89,8 +132,6 @@ def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str |
     """Write runs.csv, history.csv, confusion.csv (and optuna.csv for tuned cells) into out_dir; returns runs.csv."""
     from ablations.report.load import ReportInputError
     from ablations.tracking.read import StudyNotFound, read_study
-    from ablations.report.render import write_csv
-
     try:
         runs, histories, confusions = read_study(study_name, tracking_uri)
     except StudyNotFound as err:
@@ -107,5 +148,5 @@ def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str |
         if frame.empty:
             (out / name).unlink(missing_ok=True)  # never leave an earlier export's file beside the new runs.csv
         else:
-            write_csv(out / name, frame)
+            write_stable(out / name, frame)
     return out / "runs.csv"

@@ -1,4 +1,8 @@
-"""Figures (seaborn, PNG): metric bars, the full model's confusion matrix, learning curves, noise curves."""
+"""Figures (seaborn): metric bars, the full model's confusion matrix, learning curves, noise curves.
+
+Each figure is a PNG (200 dpi) plus an SVG copy for papers, both byte-identical for identical inputs. Variants
+appear in the study file's order with one colour each, the same in every figure (ablations.report.order).
+"""
 
 from __future__ import annotations
 
@@ -15,15 +19,19 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ablations.report.metrics import METRICS, dataset_label  # noqa: E402
+from ablations.report.order import ordered, variant_colours  # noqa: E402
 from ablations.report.robustness import RobustnessTable  # noqa: E402
 from ablations.report.tables import ComparisonTable  # noqa: E402
 
-DPI = 110
+DPI = 200
+VECTOR = ".svg"  # the vector copy written beside every PNG
 
 
 def save(fig: plt.Figure, path: Path) -> Path:
-    """Write a PNG without the matplotlib version stamp, so that identical inputs give identical bytes."""
+    """Write the PNG and its SVG copy without version stamps or dates, so identical inputs give identical bytes."""
+    plt.rcParams["svg.hashsalt"] = "avtca"  # fixed ids inside the SVG
     fig.savefig(path, dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+    fig.savefig(path.with_suffix(VECTOR), bbox_inches="tight", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     return path
 
@@ -31,29 +39,35 @@ def save(fig: plt.Figure, path: Path) -> Path:
 def _style() -> None:
     sns.set_theme(style="whitegrid", context="notebook", palette="colorblind")
     plt.rcParams["svg.hashsalt"] = "avtca"
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text (smaller, editable, no glyph paths)
 
 
-def metric_bars(t: ComparisonTable, path: Path) -> Path:
-    """One panel per metric: a bar per variant (mean) with sample-std error bars."""
+def _colours(order: list[str] | None, variants: list[str]) -> dict[str, str]:
+    return variant_colours(order if order else variants)
+
+
+def metric_bars(t: ComparisonTable, path: Path, order: list[str] | None = None) -> Path:
+    """One panel per metric: a bar per variant (mean, study order) with sample-std error bars."""
     _style()
-    variants = [r.variant for r in t.rows]
-    fig, axes = plt.subplots(1, len(t.metrics), figsize=(3.2 * len(t.metrics), 4.2), squeeze=False)
+    rows = sorted(t.rows, key=lambda r: ordered([x.variant for x in t.rows], order or []).index(r.variant))
+    variants = [r.variant for r in rows]
+    colours = _colours(order, variants)
+    width = max(3.2, 0.38 * len(variants) + 1.2)  # room for every variant's label
+    fig, axes = plt.subplots(1, len(t.metrics), figsize=(width * len(t.metrics), 4.6), squeeze=False)
     for ax, metric in zip(axes[0], t.metrics, strict=True):
         spec = METRICS[metric]
-        means = np.array([r.cells[metric].summary.mean for r in t.rows]) * spec.scale()
-        stds = np.nan_to_num(np.array([r.cells[metric].summary.std for r in t.rows]) * spec.scale())
-        sns.barplot(x=variants, y=means, hue=variants, palette="colorblind", legend=False, ax=ax)
+        means = np.array([r.cells[metric].summary.mean for r in rows]) * spec.scale()
+        stds = np.nan_to_num(np.array([r.cells[metric].summary.std for r in rows]) * spec.scale())
+        ax.bar(range(len(variants)), means, color=[colours[v] for v in variants], edgecolor="white")
         ax.errorbar(range(len(variants)), means, yerr=stds, fmt="none", ecolor="black", capsize=3, lw=1)
+        ax.set_xticks(range(len(variants)), variants, rotation=60, ha="right", rotation_mode="anchor")
         ax.set_title(spec.label + (" (lower is better)" if not spec.higher_is_better else ""))
-        ax.set_xlabel("variant")
+        ax.set_xlabel("")
         ax.set_ylabel(spec.label + spec.unit())
-        ax.tick_params(axis="x", rotation=60)
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
     n = max(r.n for r in t.rows)
     fig.suptitle(
-        f"{dataset_label(t.dataset)} ({t.protocol}): test metrics per variant, "
-        f"mean ± sample std over up to {n} (seed, fold) cells"
+        f"{dataset_label(t.dataset)} ({t.protocol}): test metrics per variant\n"
+        f"mean ± sample std (error bars) over up to {n} (seed, fold) cells"
     )
     fig.tight_layout()
     return save(fig, path)
@@ -103,15 +117,16 @@ def learning_curves(history: pd.DataFrame, order: list[str], metric: str, datase
         return None
     _style()
     fig, axes = plt.subplots(1, len(columns), figsize=(5.2 * len(columns), 4.2), squeeze=False)
-    hue_order = [v for v in order if v in set(sub["variant"])]
+    hue_order = ordered([v for v in dict.fromkeys(sub["variant"]) if v in order], order)
+    palette = variant_colours(order)
     for ax, col in zip(axes[0], columns, strict=True):
         name = col.split("/", 1)[1]
         spec = METRICS.get(name)
         data = sub[["variant", "epoch", col]].dropna().copy()
         if spec is not None:
             data[col] = data[col] * spec.scale()
-        sns.lineplot(data=data, x="epoch", y=col, hue="variant", hue_order=hue_order, errorbar="sd", marker="o",
-                     markersize=4, ax=ax, legend=ax is axes[0][-1])  # fmt: skip
+        sns.lineplot(data=data, x="epoch", y=col, hue="variant", hue_order=hue_order, palette=palette,
+                     errorbar="sd", marker="o", markersize=4, ax=ax, legend=ax is axes[0][-1])  # fmt: skip
         label = f"{col.split('/')[0]} {spec.label if spec else name}{spec.unit() if spec else ''}"
         ax.set_title(f"{label} per epoch")
         epochs = sorted(data["epoch"].unique())
@@ -124,29 +139,38 @@ def learning_curves(history: pd.DataFrame, order: list[str], metric: str, datase
     legend = axes[0][-1].get_legend()
     if legend is not None:
         sns.move_legend(axes[0][-1], "upper left", bbox_to_anchor=(1.02, 1), title="variant")
-    fig.suptitle(f"{dataset_label(dataset)}: learning curves (mean over seeds and folds, band = sample std)")
+    fig.suptitle(f"{dataset_label(dataset)}: learning curves (mean over seeds and folds, band = ± sample std)")
     fig.tight_layout()
     return save(fig, path)
 
 
-def noise_curves(t: RobustnessTable, path: Path) -> Path | None:
-    """The main metric against noise level (0 = clean) per variant, one panel per noisy modality."""
+def noise_curves(t: RobustnessTable, path: Path, order: list[str] | None = None) -> Path | None:
+    """The main metric against noise level (0 = clean) per variant, one panel per noisy modality; bands = sample
+    std over cells."""
     if not t.noise_kinds:
         return None
     _style()
     spec = METRICS[t.metric]
     kinds = list(t.noise_kinds)
-    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.2), squeeze=False)
+    variants = ordered(list(t.rows), order or [])
+    colours = _colours(order, variants)
+    fig, axes = plt.subplots(1, len(kinds), figsize=(5.2 * len(kinds), 4.4), squeeze=False, sharey=True)
     for ax, kind in zip(axes[0], kinds, strict=True):
         conds = [c for c in t.conditions if c.startswith(kind + "_")]
         x = [0.0, *t.noise_kinds[kind]]
-        for variant, row in t.rows.items():
-            y = [row["clean"].mean * spec.scale(), *(row[c].mean * spec.scale() for c in conds)]
-            ax.plot(x, y, marker="o", label=variant)
+        for variant in variants:
+            row = t.rows[variant]
+            stats = [row["clean"], *(row[c] for c in conds)]
+            y = np.array([s.mean for s in stats]) * spec.scale()
+            sd = np.nan_to_num(np.array([s.std for s in stats]) * spec.scale())
+            ax.plot(x, y, marker="o", label=variant, color=colours[variant])
+            ax.fill_between(x, y - sd, y + sd, color=colours[variant], alpha=0.12, lw=0)
         ax.set_title(f"{kind.replace('_', ' ')}: {spec.label} vs noise")
-        ax.set_xlabel("noise std (relative to the input's std; 0 = clean)")
-        ax.set_ylabel(f"test {spec.label}{spec.unit()}")
+        ax.set_xticks(x)
+        ax.set_xlabel("")
+        ax.set_ylabel(f"test {spec.label}{spec.unit()}" if ax is axes[0][0] else "")
+    fig.supxlabel("noise std, relative to the input's std (0 = clean)")  # one label: two never collide
     axes[0][-1].legend(title="variant", loc="upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle(f"{dataset_label(t.dataset)} ({t.protocol}): robustness to noise (mean over cells)")
+    fig.suptitle(f"{dataset_label(t.dataset)} ({t.protocol}): robustness to noise (mean over cells, band = ± sample std)")
     fig.tight_layout()
     return save(fig, path)

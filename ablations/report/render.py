@@ -119,7 +119,7 @@ def render(
                   write_csv(dest / "robustness.csv", robustness_frame(robust))]  # fmt: skip
     figures: list[tuple[str, Path]] = []
     if "png" in fmts:
-        for old in dest.glob("fig_*.png"):
+        for old in [*dest.glob("fig_*.png"), *dest.glob("fig_*.svg")]:
             old.unlink()  # a figure that no longer applies (e.g. a removed optuna.csv) must not linger
         figures = _figures(dest, study, runs, groups, tables, robust, extra)
     write_text(dest / "README.md", study_readme(study, runs, dest, files, figures, dropped))
@@ -139,11 +139,14 @@ def _figures(dest, study, runs, groups, tables, robust, extra) -> list[tuple[str
     from ablations.report import tuning
 
     made: list[tuple[str, Path]] = []
+    from ablations.report.order import study_order
+
+    order = study_order(runs)  # one order and one colour per variant in every figure
     jobs = list(zip(groups, tables, robust, strict=True))
     for group, t, r in tqdm(jobs, desc="figures", unit="dataset", disable=len(jobs) < 2):
         tag = f"{slug(t.dataset)}_{slug(t.protocol)}"
         name = f"{t.dataset} ({t.protocol})"
-        made.append((f"{name}: metrics per variant", fig.metric_bars(t, dest / f"fig_metrics_{tag}.png")))
+        made.append((f"{name}: metrics per variant", fig.metric_bars(t, dest / f"fig_metrics_{tag}.png", order)))
         conf = _cells_of(extra["confusion.csv"], group)
         if conf is not None and t.reference is not None:
             p = fig.confusion_matrix(conf, t.reference, t.dataset, dest / f"fig_confusion_{tag}.png")
@@ -151,11 +154,11 @@ def _figures(dest, study, runs, groups, tables, robust, extra) -> list[tuple[str
                 made.append((f"{name}: confusion matrix of the full model", p))
         hist = _cells_of(extra["history.csv"], group)
         if hist is not None:
-            p = fig.learning_curves(hist, [row.variant for row in t.rows], r.metric, t.dataset,
+            p = fig.learning_curves(hist, order, r.metric, t.dataset,
                                     dest / f"fig_learning_{tag}.png")  # fmt: skip
             if p:
                 made.append((f"{name}: learning curves", p))
-        p = fig.noise_curves(r, dest / f"fig_noise_{tag}.png")
+        p = fig.noise_curves(r, dest / f"fig_noise_{tag}.png", order)
         if p:
             made.append((f"{name}: robustness to noise", p))
     trials = None

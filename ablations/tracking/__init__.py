@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import functools
 import io
+import shlex
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -13,8 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from ablations.study import mask_url
+from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
 
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
+# MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
+EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
+DESCRIPTION_TAG = "mlflow.note.content"  # the experiment's / run's description in the UI
+CURVE_PREFIXES = ("train/", "val/")  # logged once per epoch at step=epoch
+BEST_PREFIX = "best/"  # the best epoch's values of the curves, logged once as final metrics under their own names
 _MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
 _MAX_VALUE = 6000  # MLflow's param value length limit
 
@@ -81,6 +89,7 @@ def provenance() -> dict[str, str]:
         dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5,
                                cwd=here)
         tags["git_commit"] = out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+        tags["mlflow.source.git.commit"] = out.stdout.strip()  # the UI's Version column
     except (OSError, subprocess.SubprocessError):
         tags["git_commit"] = "unknown"
     for pkg in ("torch", "torchaudio", "torchvision", "optuna", "mlflow", "avtca-ablations", "numpy"):
@@ -126,6 +135,14 @@ class Tracker:
                 raise TrackingError(f"MLflow at {mask_url(self.uri)}: {err}") from err
         return self._experiment_id
 
+    def describe_experiment(self, description: str = "", tags: Mapping[str, str] = {}) -> None:
+        """Experiment tags: its kind (so the UI opens on the runs table) and the study's description."""
+        all_tags = {**EXPERIMENT_KIND, **tags}
+        if description:
+            all_tags[DESCRIPTION_TAG] = description
+        for key, value in all_tags.items():
+            self.client.set_experiment_tag(self.experiment_id, key, str(value)[:_MAX_VALUE])
+
     def parent_run(self, tags: Mapping[str, str], params: Mapping[str, Any] = {}) -> str:
         """The study's parent run: reused (and set RUNNING) on resume, else created."""
         found = self.client.search_runs(
@@ -135,9 +152,9 @@ class Tracker:
         if found:
             run_id = found[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
-            self._log(run_id, tags=tags)
+            self._log(run_id, tags={"mlflow.runName": parent_name(self.study_name), **tags})
             return run_id
-        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": self.study_name, **tags, **provenance()}
+        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": parent_name(self.study_name), **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -167,6 +184,12 @@ class Tracker:
     def log_metrics(self, run_id: str, metrics: Mapping[str, float], step: int = 0) -> None:
         """One batched request for an epoch's (or the final) metrics."""
         self._log(run_id, metrics=metrics, step=step)
+
+    def log_final(self, run_id: str, metrics: Mapping[str, float]) -> None:
+        """A finished training's metrics, once: the curves' best-epoch values as `best/<name>` (re-logging them
+        under the curve's own name would add a second point at the last step), everything else as is."""
+        renamed = {(BEST_PREFIX + k if k.startswith(CURVE_PREFIXES) else k): v for k, v in metrics.items()}
+        self._log(run_id, metrics=renamed, step=0)
 
     def set_tags(self, run_id: str, tags: Mapping[str, Any]) -> None:
         """Set tags in one request."""
@@ -239,11 +262,33 @@ class Tracker:
                 changed.append(rid)
         return changed
 
-    def ui_hint(self) -> str:
-        """The command that opens the MLflow UI on this store (credentials masked)."""
+    def runs_url(self, base: str | None = None) -> str:
+        """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server)."""
+        base = base or (mask_url(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
+        return runs_url(base, self.experiment_id)
+
+    def ui_hint(self, study_file: str | None = None) -> str:
+        """How to open the study in the MLflow UI: commands that work as printed, and the runs table's URL."""
         if self.uri.startswith(("http://", "https://")):
-            return f"MLflow UI: {mask_url(self.uri)}"
-        return f"MLflow UI: mlflow ui --backend-store-uri {mask_url(self.uri)}"
+            return f"MLflow UI: {self.runs_url()}"
+        lines = [f"MLflow UI: {ui_command(self.uri)}", f"  then open {self.runs_url()}"]
+        if study_file:
+            lines.append(f"  (or: {shlex.quote(sys.executable)} -m ablations.ui {shlex.quote(str(study_file))})")
+        return "\n".join(lines)
+
+    def log_answer(self, run_id: str, report_dir: Path | None, study_file: str | Path | None) -> int:
+        """The study's answer on its parent run: per-variant summary metrics from the rendered report's
+        summary.csv (whatever statistics columns it has), the report's files and the study file; returns the
+        number of metrics logged."""
+        metrics: dict[str, float] = {}
+        if report_dir is not None and (Path(report_dir) / "summary.csv").is_file():
+            metrics = summary_metrics(Path(report_dir) / "summary.csv")
+            self._log(run_id, metrics=metrics)
+        if report_dir is not None and Path(report_dir).is_dir():
+            self.client.log_artifacts(run_id, str(report_dir), artifact_path="report")
+        if study_file is not None and Path(study_file).is_file():
+            self.client.log_artifact(run_id, str(study_file), artifact_path="study")
+        return len(metrics)
 
 
 def _is_number(value: Any) -> bool:

@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from avtca.config.base import suggest
 
-from ablations.tracking import _client
+from ablations.tracking import BEST_PREFIX, _client
 
 HISTORY_PREFIXES = ("train/", "val/")
 CELL_ROLES = ("trial", "fold")  # tag avtca.role of runs that hold one (variant, seed, fold) cell
@@ -60,13 +60,15 @@ def _is_cell(run: Any) -> bool:
 def _histories(client: Any, run: Any) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Final values and per-epoch rows of the train/val metrics.
 
-    The runner logs epochs at step=epoch and the final metrics in one later batch at step=best_epoch, so MLflow's
-    "latest" value of a val metric is the last epoch's, not the final one: the final batch is told apart by its
-    timestamp (the one of the test metrics).
+    The runner logs epochs at step=epoch and the best epoch's values once as `best/<name>`. Runs logged before
+    that re-logged the final values under the curves' own names in one later batch, so MLflow's "latest" value
+    of a val metric was the last epoch's: there the final batch is told apart by its timestamp (the test
+    metrics').
     """
     metrics = run.data.metrics
+    best = {k[len(BEST_PREFIX):]: float(v) for k, v in metrics.items() if k.startswith(BEST_PREFIX)}
     final_ts = None
-    for key in sorted(metrics):
+    for key in (sorted(metrics) if not best else []):
         if key.startswith(("test/", "test_robust/")) or key == "best_epoch":
             final_ts = max(m.timestamp for m in client.get_metric_history(run.info.run_id, key))
             break
@@ -81,6 +83,7 @@ def _histories(client: Any, run: Any) -> tuple[dict[str, float], list[dict[str, 
                 epochs.setdefault(int(m.step), {}).setdefault(key, float(m.value))  # first value per epoch
         if final_ts is None and entries:
             final[key] = float(metrics[key])
+    final.update(best)
     rows = [{"run_id": run.info.run_id, "epoch": e, **vals} for e, vals in sorted(epochs.items())]
     return final, rows
 
@@ -124,7 +127,7 @@ def read_study(
     study = {**parent.data.params, **_own_tags(parent.data.tags)} if parent is not None else {}
     cells = [run for run in every if _is_cell(run)]
     for run in tqdm(cells, desc=f"export {study_name}", unit="run", disable=None):
-        metrics = dict(run.data.metrics)
+        metrics = {k: v for k, v in run.data.metrics.items() if not k.startswith(BEST_PREFIX)}
         final, rows = _histories(client, run)
         metrics.update(final)
         runs.append({

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import optuna
 import pytest
@@ -33,6 +34,7 @@ def test_tiny_study_logs_everything_and_resumes_without_duplicates(workdir, caps
     assert main([str(path)]) == EXIT_OK
     out = capsys.readouterr().out
     assert "full*" in out and "audio_only" in out and f"mlflow ui --backend-store-uri sqlite:///{workdir}/mlflow.db" in out
+    assert f"{sys.executable} -m mlflow ui" in out  # runs without an activated virtual environment
     assert "report: reports/tiny" in out
 
     import csv
