@@ -59,7 +59,7 @@ def robustness(group: pd.DataFrame, reference: str | None = None, where: str = "
     ref = resolve_reference(group, reference, where)
     rows: dict[str, dict[str, Summary]] = {}
     lo, hi = metric_range(metric)
-    for variant in variant_order(list(group["variant"].unique()), ref):
+    for variant in variant_order(group, ref):
         # seeds share their fold's test set: average them within each fold, then summarise over folds
         sub = group[group["variant"] == variant].groupby("fold", sort=True).mean(numeric_only=True)
         clean = sub[f"test/{metric}"].to_numpy(float)

@@ -11,6 +11,7 @@ import pandas as pd
 from ablations.report.clipstats import ClipComparison, compare_clips, correctness
 from ablations.report.load import ReportInputError, group_task
 from ablations.report.metrics import METRICS, TASK_METRICS
+from ablations.report.order import study_order
 from ablations.report.power import Components, components, min_detectable, pooled
 from ablations.report.stats import (
     ALPHA,
@@ -78,10 +79,10 @@ class ComparisonTable:
     max_folds: int = 0  # folds the protocol has
 
 
-def variant_order(variants: list[str], reference: str | None) -> list[str]:
-    """Reference first, then the others alphabetically (deterministic regardless of row order)."""
-    rest = sorted(v for v in set(variants) if v != reference)
-    return ([reference] if reference in variants else []) + rest
+def variant_order(group: pd.DataFrame, reference: str | None) -> list[str]:
+    """Reference first, then the others in study-file order (the order every figure uses)."""
+    rest = [v for v in study_order(group) if v != reference]
+    return ([reference] if reference in set(group["variant"]) else []) + rest
 
 
 def resolve_reference(group: pd.DataFrame, override: str | None, where: str) -> str | None:
@@ -163,7 +164,7 @@ def compare(
     task = group_task(group)
     metrics = TASK_METRICS[task]
     ref = resolve_reference(group, reference, where)
-    order = variant_order(list(group["variant"].unique()), ref)
+    order = variant_order(group, ref)
     main = f"test/{metrics[0]}"
     first = group.iloc[0]
     folds = int(group["fold"].nunique())
