@@ -154,6 +154,8 @@ class Objective:
         }
         if c.name:
             tags["variant_name"] = c.name
+        if c.description:
+            tags["variant_description"] = c.description  # runs.csv `description` is read back from it
         return tags
 
     def __call__(self, trial: Any) -> float:
@@ -261,9 +263,10 @@ class Objective:
 
 
 def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
-    """The JSON-safe part of a fold's TrainResult that its MLflow run holds: curves, final metrics, confusion."""
+    """The JSON-safe part of a fold's TrainResult that its MLflow run holds: curves, metrics, confusion, predictions."""
     per_class = getattr(result, "per_class", None)
     confusion = getattr(result, "confusion", None)
+    predictions = getattr(result, "predictions", None)
     return {
         "fold": fold,
         "history": [{k: float(v) for k, v in h.items() if isinstance(v, numbers.Real)} for h in result.history or []],
@@ -273,6 +276,7 @@ def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
         "confusion": None if confusion is None else [[int(x) for x in row] for row in confusion],
         "class_names": list(getattr(result, "class_names", None) or []),
         "per_class": None if per_class is None else json.loads(per_class.to_json(orient="split")),
+        "predictions": None if predictions is None else json.loads(predictions.to_json(orient="split", index=False)),
     }  # fmt: skip
 
 
