@@ -22,7 +22,7 @@ TINY = {"actors": 3, "statements": 1, "seconds": 1.2, "size": 32}
 def test_ravdess_format_names_containers_and_determinism(tmp_path):
     opts = SyntheticOptions(**TINY)
     generate("ravdess", tmp_path / "a", opts, progress=False)
-    generate("ravdess", tmp_path / "b", opts, progress=False)
+    generate("ravdess", tmp_path / "b", opts, progress=False, n_jobs=2)  # parallel: the same bytes
     files = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*.*"))
     media = [f for f in files if f != "SYNTHETIC.json"]
     assert len(media) == 3 * 8 * 2 and all(parse_name(f.split("/")[1]) for f in media)
@@ -34,6 +34,9 @@ def test_ravdess_format_names_containers_and_determinism(tmp_path):
     assert read_audio(clips[0].audio, 48000, 0, 1.2).shape == (57600,)
     same = (tmp_path / "a/Actor_02/03-01-05-01-01-01-02.wav").read_bytes()
     assert same == (tmp_path / "b/Actor_02/03-01-05-01-01-01-02.wav").read_bytes()
+    for f in media:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert (tmp_path / "a/SYNTHETIC.json").read_text() == (tmp_path / "b/SYNTHETIC.json").read_text()
     lost = json.loads((tmp_path / "a/SYNTHETIC.json").read_text())["corrupted"]
     assert set(lost.values()) <= {None, "audio", "video"} and len(lost) == 24
 
