@@ -1,4 +1,4 @@
-"""Export a study from MLflow into runs.csv, history.csv, confusion.csv, predictions.csv (the data behind every report)."""
+"""Export a study from MLflow into runs/history/confusion/predictions.csv (the data behind every report)."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def export_frames(
 
 
 def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path) -> Path:
-    """Write runs.csv, history.csv, confusion.csv, predictions.csv (+ optuna.csv when tuned) into out_dir; returns runs.csv."""
+    """Write runs, history, confusion, predictions (+ optuna when tuned) CSVs into out_dir; returns runs.csv."""
     from ablations.report.load import ReportInputError
     from ablations.tracking.read import StudyNotFound, read_study
     from ablations.report.render import write_csv

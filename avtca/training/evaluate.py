@@ -161,7 +161,8 @@ def evaluate_robustness(
 ) -> dict[str, float]:
     """Metrics under each condition, keyed `<split>_robust/<condition>/<metric>`; noise seeded per condition."""
     out: dict[str, float] = {}
-    for evaluation in robustness_evaluations(model, loader, task, conditions, split=split, seed=seed, **kwargs).values():
+    evaluations = robustness_evaluations(model, loader, task, conditions, split=split, seed=seed, **kwargs)
+    for evaluation in evaluations.values():
         out.update(evaluation.metrics)
     return out
 

@@ -123,8 +123,12 @@ def test_mosei_feature_tasks_train_end_to_end(task, head):
     assert set(result.metrics) == expected
     assert result.confusion is None and result.per_class is None and result.task == head
     pred = result.predictions
-    assert len(pred) == (1 + len(CONDITIONS)) * int(result.metrics.get("test/n", 0) or len(pred) // 7)
-    assert pred["prediction"].dtype.kind == "f" if head == "regression" else pred["prediction"].str.count(";").eq(5).all()
+    assert list(pred["condition"].unique()) == ["clean", *CONDITIONS]
+    assert len(pred) == (1 + len(CONDITIONS)) * pred["clip"].nunique() and pred["clip"].nunique() > 10
+    if head == "regression":
+        assert pred["prediction"].dtype.kind == "f" and pred["target"].dtype.kind == "f"
+    else:  # six emotions: intensities and predicted labels joined with ';'
+        assert pred["prediction"].str.count(";").eq(5).all() and pred["target"].str.count(";").eq(5).all()
     if head == "regression":
         assert result.monitor == "val/mae"
         assert result.metrics["test/corr"] > 0.3 and result.metrics["test/acc2_non0"] > 0.6

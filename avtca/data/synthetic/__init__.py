@@ -130,7 +130,7 @@ def generate_cremad(out: Path, opts: SyntheticOptions, progress: bool = True) ->
 
 
 def generate(fmt: str, out: str | Path, opts: SyntheticOptions, progress: bool = True, n_jobs: int = 1) -> Path:
-    """Write a synthetic dataset of format `fmt` (ravdess | cremad | mosei) into `out`; RAVDESS on `n_jobs` processes."""
+    """Write a synthetic dataset of format `fmt` (ravdess, cremad, mosei) into `out` (RAVDESS on n_jobs processes)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "ravdess":

@@ -1,4 +1,4 @@
-"""CLI: `python -m avtca.data.synthetic --format ravdess|cremad|mosei --out DIR [--actors N] [--seed S] [--n-jobs J]`."""
+"""CLI: `python -m avtca.data.synthetic --format ravdess|cremad|mosei --out DIR [--actors N] [--n-jobs J]`."""
 
 from __future__ import annotations
 
