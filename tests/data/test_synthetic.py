@@ -69,6 +69,22 @@ def test_audio_carries_tempo_and_valence_video_carries_valence_and_brows():
     assert len(set(RAVDESS_CUES.values())) == 8  # every emotion is a distinct cue triple
 
 
+def test_design_2_each_modality_carries_nothing_of_the_cue_it_lacks():
+    """Audio carries no brow cue and video no tempo cue, so each modality alone is capped at 4 of 8 groups."""
+    actor = make_actor(2, 0)
+    for tempo, valence in ((0, 0), (1, 1)):
+        no_brows = voice((tempo, valence, 0), actor, 1, 1.0, 16000, np.random.default_rng(5))
+        brows = voice((tempo, valence, 1), actor, 1, 1.0, 16000, np.random.default_rng(5))
+        assert np.array_equal(no_brows, brows)
+    for valence, brow in ((0, 1), (1, 0)):
+        slow = face_frames((0, valence, brow), actor, 1, 0.5, 10, 48, np.random.default_rng(6))
+        fast = face_frames((1, valence, brow), actor, 1, 0.5, 10, 48, np.random.default_rng(6))
+        assert np.array_equal(slow, fast)
+    # while the cue each modality does carry still changes it
+    assert not np.array_equal(voice((0, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)),
+                              voice((1, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)))
+
+
 def test_corruption_rates_follow_the_options(tmp_path):
     opts = SyntheticOptions(actors=4, statements=2, seconds=0.4, size=16, corrupt_audio=0.3, corrupt_video=0.3)
     generate("ravdess", tmp_path, opts, progress=False)
