@@ -39,6 +39,7 @@ class Cell:
     name: str = ""  # the named variant (without factor levels); "" when the study has no `variants`
     factors: dict[str, Any] = field(default_factory=dict)  # factor path -> level of this cell
     folds: tuple[int, ...] = ()  # folds a trial of this cell runs (one, or all of them for ALL_FOLDS)
+    description: str = ""  # the named variant's one-line description (study file); not part of cell_id
 
     def describe(self) -> str:
         """`variant seed=S fold=F` for logs and progress bars."""
@@ -86,7 +87,7 @@ def variant_overrides(study: StudyConfig) -> list[tuple[str, str, dict[str, Any]
     for name in names:
         for combo in grid:
             levels = dict(zip(study.factors, combo))
-            over = {**study.overrides, **(study.variants.get(name, {}) if name else {}), **levels}
+            over = {**study.overrides, **(study.variant_overrides_of(name) if name else {}), **levels}
             if study.budget.epochs is not None:
                 over["train.epochs"] = study.budget.epochs
             out.append((next(labels), name, levels, over))
@@ -128,7 +129,8 @@ def enumerate_cells(study: StudyConfig, source: str | None = None) -> list[Cell]
                     continue
                 seen[cid] = label
                 run_folds = tuple(folds) if fold == ALL_FOLDS else (fold,)
-                cells.append(Cell(label, over_seed, seed, fold, cid, name, levels, run_folds))
+                text = study.variant_description(name) if name else ""
+                cells.append(Cell(label, over_seed, seed, fold, cid, name, levels, run_folds, text))
     if problems:
         raise ConfigError(sorted(set(problems), key=problems.index), source)
     return cells

@@ -210,8 +210,15 @@ def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list
     if n_workers <= 1:
         return [worker_fn(0)]
     from joblib import Parallel, delayed
+    from joblib.externals.loky import reusable_executor
 
-    return list(Parallel(n_jobs=n_workers, backend="loky")(delayed(worker_fn)(i) for i in range(n_workers)))
+    try:
+        return list(Parallel(n_jobs=n_workers, backend="loky")(delayed(worker_fn)(i) for i in range(n_workers)))
+    finally:
+        # idle loky workers otherwise keep the main process waiting ~5 s in loky's exit hook (issue 13)
+        executor = reusable_executor._executor
+        if executor is not None:
+            executor.shutdown(wait=True, kill_workers=True)
 
 
 def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:

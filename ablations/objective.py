@@ -176,9 +176,9 @@ class Objective:
         }
         if c.name:
             tags["variant_name"] = c.name
-        description = getattr(c, "description", "") or ""  # the variant's line from the study file
-        if description:
-            tags["mlflow.note.content"] = description
+        if c.description:
+            tags["mlflow.note.content"] = c.description  # the variant's line from the study file, shown by the UI
+            tags["variant_description"] = c.description  # runs.csv `description` is read back from it
         labels = variant_labels(s)
         if c.variant in labels:
             tags["variant_index"] = labels.index(c.variant)  # study-file order for the report
@@ -289,9 +289,10 @@ class Objective:
 
 
 def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
-    """The JSON-safe part of a fold's TrainResult that its MLflow run holds: curves, final metrics, confusion."""
+    """The JSON-safe part of a fold's TrainResult that its MLflow run holds: curves, metrics, confusion, predictions."""
     per_class = getattr(result, "per_class", None)
     confusion = getattr(result, "confusion", None)
+    predictions = getattr(result, "predictions", None)
     return {
         "fold": fold,
         "history": [{k: float(v) for k, v in h.items() if isinstance(v, numbers.Real)} for h in result.history or []],
@@ -301,6 +302,7 @@ def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
         "confusion": None if confusion is None else [[int(x) for x in row] for row in confusion],
         "class_names": list(getattr(result, "class_names", None) or []),
         "per_class": None if per_class is None else json.loads(per_class.to_json(orient="split")),
+        "predictions": None if predictions is None else json.loads(predictions.to_json(orient="split", index=False)),
     }  # fmt: skip
 
 

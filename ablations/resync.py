@@ -118,5 +118,6 @@ def _replay(tracker: Any, run: str, backup: dict[str, Any], cfg_yaml: str) -> No
         confusion=None if backup.get("confusion") is None else np.asarray(backup["confusion"]),
         class_names=backup.get("class_names") or None,
         per_class=None if per_class is None else pd.DataFrame(**per_class),
+        predictions=None if backup.get("predictions") is None else pd.DataFrame(**backup["predictions"]),
     )
     tracker.log_result(run, cfg_yaml, result)

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+DESCRIPTION_KEY = "description"  # inside a variant: its one-line description, never a config override
 
 
 class DatasetSpec(Strict):
@@ -182,7 +183,9 @@ class StudyConfig(Strict):
     train: dict[str, Any] = Field(default_factory=dict, description="`train` section of every experiment")
     eval: dict[str, Any] = Field(default_factory=dict, description="`eval` section of every experiment")
     variants: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="named one-at-a-time ablations: name -> dotted overrides"
+        default_factory=dict,
+        description="named one-at-a-time ablations: name -> dotted overrides, plus an optional one-line "
+        "`description` (what the variant removes or changes; shown in reports and MLflow, not part of cell ids)",
     )
     reference: str | None = Field(None, description="the variant every other is compared with (default: first)")
     factors: dict[str, list[Any]] = Field(
@@ -198,6 +201,23 @@ class StudyConfig(Strict):
     tracking_uri: str | None = Field(None, description="MLflow tracking URI; default sqlite:///mlflow.db")
     resources: Resources = Field(default_factory=Resources)
     report: ReportCfg = Field(default_factory=ReportRender)
+
+    @field_validator("variants", mode="before")
+    @classmethod
+    def _description_is_text(cls, value: Any) -> Any:
+        for name, over in (value or {}).items() if isinstance(value, dict) else ():
+            text = over.get(DESCRIPTION_KEY) if isinstance(over, dict) else None
+            if text is not None and (not isinstance(text, str) or "\n" in text.strip()):
+                raise ValueError(f"{name}.{DESCRIPTION_KEY}: expected one line of text, got {text!r}")
+        return value
+
+    def variant_overrides_of(self, name: str) -> dict[str, Any]:
+        """The dotted overrides of the named variant (its `description` is not an override)."""
+        return {k: v for k, v in self.variants.get(name, {}).items() if k != DESCRIPTION_KEY}
+
+    def variant_description(self, name: str) -> str:
+        """The named variant's one-line description ("" when it has none)."""
+        return str(self.variants.get(name, {}).get(DESCRIPTION_KEY, "")).strip()
 
     @property
     def reference_label(self) -> str:

@@ -1,4 +1,4 @@
-"""Export a study from MLflow into runs.csv, history.csv and confusion.csv (the data behind every report)."""
+"""Export a study from MLflow into runs/history/confusion/predictions.csv (the data behind every report)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,7 @@ def runs_frame(done: list[dict[str, Any]], study_name: str) -> pd.DataFrame:
             "trial": t.get("optuna.trial_number", t.get("trial", "")),
             "run_id": r["run_id"],
             "state": r["status"],
+            "description": t.get("variant_description", ""),
         }
         for k, v in sorted(t.items()):
             if k.startswith("factor."):
@@ -111,10 +112,31 @@ def _keyed(rows: list[dict[str, Any]], runs: pd.DataFrame, order: list[str]) -> 
     return df[["variant", "seed", "fold", *order, *rest]]
 
 
+PREDICTION_COLUMNS = ("variant", "seed", "fold", "condition", "clip", "actor", "target", "prediction")
+
+
+def predictions_frame(predictions: list[dict[str, Any]], runs: pd.DataFrame) -> pd.DataFrame:
+    """predictions.csv: the chosen runs' per-clip test predictions, sorted by (variant in study order, seed,
+    fold, condition, clip); numbers parsed (integer classes stay integers) so re-exports are byte-identical."""
+    df = _keyed(predictions, runs, ["condition", "clip", "actor", "target", "prediction"])
+    if df.empty:
+        return pd.DataFrame(columns=list(PREDICTION_COLUMNS))
+    for col in ("target", "prediction"):
+        number = pd.to_numeric(df[col], errors="coerce")
+        if number.notna().all():  # multi-label rows ("0;1.5") stay text
+            whole = (number == number.round()).all() and not df[col].astype(str).str.contains(r"[.eE]").any()
+            df[col] = number.astype("int64") if whole else number
+    order = {v: i for i, v in enumerate(dict.fromkeys(runs["variant"]))}  # runs.csv keeps the study's order
+    df["_order"] = df["variant"].map(order)
+    df = df.sort_values(["_order", "seed", "fold", "condition", "clip"], kind="stable").drop(columns="_order")
+    return df[list(PREDICTION_COLUMNS)].reset_index(drop=True)
+
+
 def export_frames(
-    runs: list[dict[str, Any]], histories: list[dict[str, Any]], confusions: list[dict[str, Any]], study_name: str
+    runs: list[dict[str, Any]], histories: list[dict[str, Any]], confusions: list[dict[str, Any]], study_name: str,
+    predictions: list[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """The exported tables (runs, history, confusion, optuna) from read_study's plain results."""
+    """The exported tables (runs, history, confusion, predictions, optuna) from read_study's plain results."""
     objective = study_objective(runs)
     chosen, trials = select_cells(runs, objective)
     table = runs_frame(chosen, study_name)
@@ -125,18 +147,20 @@ def export_frames(
                                       key=lambda col: col.map(rank) if col.name == "variant" else col)
     confusion = _keyed(confusions, table, ["true", "pred", "count"])
     return {"runs.csv": table, "history.csv": history.reset_index(drop=True),
-            "confusion.csv": confusion.reset_index(drop=True), "optuna.csv": trials_frame(trials, objective)}
+            "confusion.csv": confusion.reset_index(drop=True),
+            "predictions.csv": predictions_frame(predictions or [], table),
+            "optuna.csv": trials_frame(trials, objective)}
 
 
 def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path) -> Path:
-    """Write runs.csv, history.csv, confusion.csv (and optuna.csv for tuned cells) into out_dir; returns runs.csv."""
+    """Write runs, history, confusion, predictions (+ optuna when tuned) CSVs into out_dir; returns runs.csv."""
     from ablations.report.load import ReportInputError
     from ablations.tracking.read import StudyNotFound, read_study
     try:
-        runs, histories, confusions = read_study(study_name, tracking_uri)
+        runs, histories, confusions, predictions = read_study(study_name, tracking_uri)
     except StudyNotFound as err:
         raise ReportInputError(str(err)) from None
-    frames = export_frames(runs, histories, confusions, study_name)
+    frames = export_frames(runs, histories, confusions, study_name, predictions)
     if frames["runs.csv"].empty:
         raise ReportInputError(
             f"study '{study_name}' at {tracking_uri or 'the default tracking URI'}: no finished cell runs to export "

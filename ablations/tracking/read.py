@@ -109,18 +109,29 @@ def _confusion(client: Any, run_id: str) -> list[dict[str, Any]]:
     ]
 
 
-def read_study(
-    study_name: str, tracking_uri: str | None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Read a study's cell runs: (runs, histories, confusions) as plain dicts.
+def _predictions(client: Any, run_id: str) -> list[dict[str, Any]]:
+    """The run's predictions.csv artifact (condition, clip, actor, target, prediction) as dicts; [] when absent."""
+    names = {Path(f.path).name for f in client.list_artifacts(run_id)}
+    if "predictions.csv" not in names:
+        return []
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(client.download_artifacts(run_id, "predictions.csv", tmp))
+        with path.open(newline="") as fh:
+            # clip and actor ids stay strings ("01", "1001_DFA_ANG_XX"); numbers are parsed by the exporter
+            return [{"run_id": run_id, **row} for row in csv.DictReader(fh)]
+
+
+def read_study(study_name: str, tracking_uri: str | None) -> tuple[list[dict[str, Any]], ...]:
+    """Read a study's cell runs: (runs, histories, confusions, predictions) as plain dicts.
 
     runs: {run_id, status, start_time, tags, params, metrics, study (the parent run's params and tags)};
     histories: {run_id, epoch, <metric>...};
-    confusions: {run_id, true, pred, count}.
+    confusions: {run_id, true, pred, count};
+    predictions: {run_id, condition, clip, actor, target, prediction} (strings, as in the artifact).
     """
     client = _client(tracking_uri)
     exp = _experiment(client, study_name, tracking_uri)
-    runs, histories, confusions = [], [], []
+    runs, histories, confusions, predictions = [], [], [], []
     every = _all_runs(client, exp.experiment_id)
     # the study's parent run carries study-wide settings such as objective.metric / objective.direction
     parent = next((r for r in every if r.data.tags.get("avtca.role") == STUDY_ROLE), None)
@@ -142,4 +153,5 @@ def read_study(
         if run.info.status == "FINISHED":
             histories.extend(rows)
             confusions.extend(_confusion(client, run.info.run_id))
-    return runs, histories, confusions
+            predictions.extend(_predictions(client, run.info.run_id))
+    return runs, histories, confusions, predictions

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 from torch import nn
 
@@ -160,9 +161,59 @@ def evaluate_robustness(
 ) -> dict[str, float]:
     """Metrics under each condition, keyed `<split>_robust/<condition>/<metric>`; noise seeded per condition."""
     out: dict[str, float] = {}
+    evaluations = robustness_evaluations(model, loader, task, conditions, split=split, seed=seed, **kwargs)
+    for evaluation in evaluations.values():
+        out.update(evaluation.metrics)
+    return out
+
+
+def robustness_evaluations(
+    model: nn.Module,
+    loader: Iterable,
+    task: str,
+    conditions: Sequence[Condition],
+    *,
+    split: str = "test",
+    seed: int = 0,
+    **kwargs,
+) -> dict[str, Evaluation]:
+    """One Evaluation per condition (name -> metrics keyed `<split>_robust/<condition>/...`, targets, outputs)."""
+    out: dict[str, Evaluation] = {}
     for cond in conditions:
         # the noise seed depends on the condition's name, not on its position in the list
         cond_seed = seed + zlib.crc32(cond.name.encode())
         prefix = f"{split}_robust/{cond.name}/"
-        out.update(evaluate(model, loader, task, condition=cond, seed=cond_seed, prefix=prefix, **kwargs).metrics)
+        out[cond.name] = evaluate(model, loader, task, condition=cond, seed=cond_seed, prefix=prefix, **kwargs)
     return out
+
+
+PREDICTION_COLUMNS = ("condition", "clip", "actor", "target", "prediction")
+
+
+def _joined(row: np.ndarray) -> str:
+    return ";".join(f"{float(v):g}" for v in np.ravel(row))
+
+
+def prediction_frame(condition: str, evaluation: Evaluation, clips: Sequence[str], actors: Sequence[str],
+                     task: str) -> pd.DataFrame:  # fmt: skip
+    """Per-clip rows `condition, clip, actor, target, prediction` of one pass (docs/ARCHITECTURE.md, predictions).
+
+    classification: integer class indices (argmax of the logits); regression: floats; multilabel: the
+    targets' intensities and the predicted labels (logit > 0) as ';'-joined strings.
+    """
+    targets, outputs = evaluation.targets, evaluation.outputs
+    if len(clips) != len(targets) or len(actors) != len(targets):
+        raise ValueError(f"prediction_frame: {len(targets)} predictions for {len(clips)} clips / {len(actors)} actors")
+    if task == "classification":
+        target = np.asarray(targets).astype(np.int64)
+        prediction = np.asarray(outputs).argmax(axis=1).astype(np.int64)
+    elif task == "regression":
+        target = np.asarray(targets, dtype=np.float64).reshape(-1)
+        prediction = np.asarray(outputs, dtype=np.float64).reshape(-1)
+    else:
+        target = [_joined(t) for t in np.asarray(targets)]
+        prediction = [_joined((np.asarray(o) > 0).astype(int)) for o in np.asarray(outputs)]
+    return pd.DataFrame({
+        "condition": condition, "clip": [str(c) for c in clips], "actor": [str(a) for a in actors],
+        "target": target, "prediction": prediction,
+    }, columns=list(PREDICTION_COLUMNS))  # fmt: skip

@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader
 
 from avtca.metrics import confusion, per_class_report
 from avtca.training.config import EvalConfig, TrainConfig
-from avtca.training.evaluate import evaluate, evaluate_robustness, robustness_conditions
+from avtca.training.evaluate import evaluate, prediction_frame, robustness_conditions, robustness_evaluations
 from avtca.training.loop import Report, fit
 from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
 
@@ -42,6 +42,8 @@ class TrainResult:
     precision: str = "off"
     protocol_label: str = ""
     subject_independent: bool | None = None
+    # one row per (condition, test clip): condition, clip, actor, target, prediction; None without a test set
+    predictions: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: torch.device) -> dict:
@@ -107,12 +109,14 @@ def train(
             evals[split] = evaluate(fitted.net, loaders[split], info.task, prefix=f"{split}/", **common)
             metrics.update(evals[split].metrics)
         conditions = robustness_conditions(cfg.eval.modality_off, cfg.eval.noise_levels)
+        robust = {}
         for split in cfg.eval.splits:
-            metrics.update(
-                evaluate_robustness(
-                    fitted.net, loaders[split], info.task, conditions, split=split, seed=cfg.eval.seed, **common
-                )
+            robust[split] = robustness_evaluations(
+                fitted.net, loaders[split], info.task, conditions, split=split, seed=cfg.eval.seed, **common
             )
+            for evaluation in robust[split].values():
+                metrics.update(evaluation.metrics)
+        predictions = _predictions(splits.test, info.task, {"clean": evals["test"], **robust.get("test", {})})
 
     class_names = list(info.class_names) if info.class_names else None
     cm = per_class = None
@@ -128,8 +132,17 @@ def train(
         seconds=time.perf_counter() - start, monitor=fitted.monitor, stopped_early=fitted.stopped_early,
         task=info.task, fold=fold, device=str(device), precision=fitted.precision.name,
         protocol_label=getattr(info, "protocol_label", ""),
-        subject_independent=getattr(info, "subject_independent", None),
+        subject_independent=getattr(info, "subject_independent", None), predictions=predictions,
     )
+
+
+def _predictions(test: Any, task: str, evaluations: dict) -> pd.DataFrame | None:
+    """Per-clip test predictions of every condition (`clean` first), in the test set's clip order."""
+    if test is None or not len(test):
+        return None
+    clips, actors = test.item_ids, test.item_actors
+    frames = [prediction_frame(name, ev, clips, actors, task) for name, ev in evaluations.items()]
+    return pd.concat(frames, ignore_index=True)
 
 
 def save_checkpoint(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:

@@ -22,7 +22,7 @@ TINY = {"actors": 3, "statements": 1, "seconds": 1.2, "size": 32}
 def test_ravdess_format_names_containers_and_determinism(tmp_path):
     opts = SyntheticOptions(**TINY)
     generate("ravdess", tmp_path / "a", opts, progress=False)
-    generate("ravdess", tmp_path / "b", opts, progress=False)
+    generate("ravdess", tmp_path / "b", opts, progress=False, n_jobs=2)  # parallel: the same bytes
     files = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*.*"))
     media = [f for f in files if f != "SYNTHETIC.json"]
     assert len(media) == 3 * 8 * 2 and all(parse_name(f.split("/")[1]) for f in media)
@@ -34,6 +34,9 @@ def test_ravdess_format_names_containers_and_determinism(tmp_path):
     assert read_audio(clips[0].audio, 48000, 0, 1.2).shape == (57600,)
     same = (tmp_path / "a/Actor_02/03-01-05-01-01-01-02.wav").read_bytes()
     assert same == (tmp_path / "b/Actor_02/03-01-05-01-01-01-02.wav").read_bytes()
+    for f in media:
+        assert (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes(), f
+    assert (tmp_path / "a/SYNTHETIC.json").read_text() == (tmp_path / "b/SYNTHETIC.json").read_text()
     lost = json.loads((tmp_path / "a/SYNTHETIC.json").read_text())["corrupted"]
     assert set(lost.values()) <= {None, "audio", "video"} and len(lost) == 24
 
@@ -64,6 +67,22 @@ def test_audio_carries_tempo_and_valence_video_carries_valence_and_brows():
     assert np.abs(brows - base)[upper].mean() > 4 * np.abs(brows - base)[mouth].mean()
     assert set(RAVDESS_CUES) == {"neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised"}
     assert len(set(RAVDESS_CUES.values())) == 8  # every emotion is a distinct cue triple
+
+
+def test_design_2_each_modality_carries_nothing_of_the_cue_it_lacks():
+    """Audio carries no brow cue and video no tempo cue, so each modality alone is capped at 4 of 8 groups."""
+    actor = make_actor(2, 0)
+    for tempo, valence in ((0, 0), (1, 1)):
+        no_brows = voice((tempo, valence, 0), actor, 1, 1.0, 16000, np.random.default_rng(5))
+        brows = voice((tempo, valence, 1), actor, 1, 1.0, 16000, np.random.default_rng(5))
+        assert np.array_equal(no_brows, brows)
+    for valence, brow in ((0, 1), (1, 0)):
+        slow = face_frames((0, valence, brow), actor, 1, 0.5, 10, 48, np.random.default_rng(6))
+        fast = face_frames((1, valence, brow), actor, 1, 0.5, 10, 48, np.random.default_rng(6))
+        assert np.array_equal(slow, fast)
+    # while the cue each modality does carry still changes it
+    assert not np.array_equal(voice((0, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)),
+                              voice((1, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)))
 
 
 def test_corruption_rates_follow_the_options(tmp_path):

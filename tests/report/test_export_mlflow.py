@@ -44,6 +44,8 @@ def _cell(client, exp: str, parent: str, variant: str, seed: int, fold, role: st
             "optuna.trial_number": str(trial if trial is not None else seed * 10 + (9 if fold == "all" else fold)),
             "factor.model.cross_attention.kind": "off" if variant == "no_cross_attention" else "bidirectional",
             "protocol": "actor-6fold", "subject_independent": "true"}  # fmt: skip
+    if variant == "full":
+        tags["variant_description"] = "everything on"
     run = client.create_run(exp, tags=tags).info.run_id
     params = {"model.cross_attention.kind": tags["factor.model.cross_attention.kind"],
               "train.lr": str(1e-3 * (seed + 1) if trial is None or trial < 100 else 1e-4 * trial),
@@ -65,6 +67,11 @@ def _cell(client, exp: str, parent: str, variant: str, seed: int, fold, role: st
     conf.parent.mkdir()
     conf.write_text("true,pred,count\nneutral,neutral,5\nneutral,happy,1\nhappy,neutral,2\nhappy,happy,4\n")
     client.log_artifact(run, str(conf))
+    # per-clip predictions as the tracker logs them (zero-padded ids must stay strings)
+    pred = tmp / f"{run}" / "predictions.csv"
+    pred.write_text("condition,clip,actor,target,prediction\nclean,03-b,02,1,1\nclean,01-a,01,0,1\n"
+                    f"audio_off,01-a,01,0,{seed}\n")
+    client.log_artifact(run, str(pred))
     client.set_terminated(run, status)
     return run
 
@@ -145,3 +152,27 @@ def test_render_from_study_name(store, tmp_path):
 def test_unknown_study_names_the_experiments(store, tmp_path):
     with pytest.raises(ReportInputError, match=r"no MLflow experiment named 'toy_mlfow'.*did you mean 'toy_mlflow'"):
         export_from_mlflow("toy_mlfow", store, tmp_path / "o")
+
+
+def test_export_writes_sorted_per_clip_predictions_and_descriptions_byte_identically(store, tmp_path):
+    export_from_mlflow(STUDY, store, tmp_path / "a")
+    export_from_mlflow(STUDY, store, tmp_path / "b")
+    for name in ("runs.csv", "predictions.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    text = (tmp_path / "a" / "predictions.csv").read_text()
+    lines = text.splitlines()
+    assert lines[0] == "variant,seed,fold,condition,clip,actor,target,prediction"
+    assert "run_id" not in lines[0] and "seconds" not in lines[0]
+    # the spanning trial's mean run has no predictions; its two fold runs do (3 rows per chosen run)
+    assert len(lines) - 1 == 7 * 3
+    pred = pd.read_csv(tmp_path / "a" / "predictions.csv", dtype={"clip": str, "actor": str})
+    assert pred["actor"].tolist()[:3] == ["01", "01", "02"]  # zero-padded ids kept
+    assert pred["target"].dtype.kind == "i" and pred["prediction"].dtype.kind == "i"
+    full1 = pred[(pred.variant == "full") & (pred.seed == 1)]
+    assert full1[["condition", "clip"]].values.tolist() == [["audio_off", "01-a"], ["clean", "01-a"], ["clean", "03-b"]]
+    assert full1.query("condition == 'audio_off'")["prediction"].tolist() == [1]
+    order = list(dict.fromkeys(pd.read_csv(tmp_path / "a" / "runs.csv")["variant"]))
+    assert list(dict.fromkeys(pred["variant"])) == order
+    runs = pd.read_csv(tmp_path / "a" / "runs.csv", keep_default_na=False)
+    assert set(runs.loc[runs.variant == "full", "description"]) == {"everything on"}
+    assert set(runs.loc[runs.variant != "full", "description"]) == {""}

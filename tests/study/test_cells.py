@@ -49,7 +49,21 @@ def test_quickstart_cell_ids_are_pinned():
 
     path = Path(__file__).parents[2] / "studies" / "quickstart.yaml"
     cells = enumerate_cells(load_study(path), path)
-    assert [c.cell_id for c in cells[:2]] == ["94a883edfbc51b80", "f255c936066529f0"]
+    # issue 13: the quickstart became 9 variants x 1 seed x 6 folds on 24 actors (ids re-pinned on purpose)
+    assert [c.cell_id for c in cells[:2]] == ["30330012b82e14e4", "52d47c5d420fb33b"]
+    assert len(cells) == 54 and all(c.description for c in cells)
+
+
+def test_variant_descriptions_are_shown_but_never_part_of_cell_ids():
+    plain = tiny(variants={"full": {}, "audio_only": {"model.modalities": "audio"}})
+    described = tiny(variants={"full": {"description": "everything"},
+                               "audio_only": {"description": "no video encoder", "model.modalities": "audio"}})
+    assert [c.cell_id for c in enumerate_cells(plain)] == [c.cell_id for c in enumerate_cells(described)]
+    assert [c.description for c in enumerate_cells(described)] == ["everything", "no video encoder"]
+    assert [c.description for c in enumerate_cells(plain)] == ["", ""]
+    assert described.variant_overrides_of("audio_only") == {"model.modalities": "audio"}
+    with pytest.raises(ConfigError, match="audio_only.description: expected one line of text"):
+        tiny(variants={"audio_only": {"description": ["not", "text"], "model.modalities": "audio"}})
 
 
 def test_enumerate_crosses_variants_factors_and_seeds():

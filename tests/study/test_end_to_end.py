@@ -77,7 +77,8 @@ def test_tiny_study_logs_everything_and_resumes_without_duplicates(workdir, caps
         history = client.get_metric_history(run.info.run_id, "train/loss")
         assert [m.step for m in history] == [1]
         artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-        assert {"config.yaml", "confusion.png", "confusion.csv", "per_class.csv"} <= artifacts
+        assert {"config.yaml", "confusion.csv", "per_class.csv", "predictions.csv"} <= artifacts
+        assert "confusion.png" not in artifacts  # drawn by the report, not per cell
 
     # the same command again: everything is complete, nothing is re-run or duplicated
     assert main([str(path)]) == EXIT_OK

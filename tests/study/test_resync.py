@@ -67,4 +67,4 @@ def test_resync_replays_the_curves_and_artifacts_of_a_trial_whose_logging_failed
     assert run.data.metrics["test/accuracy"] == pytest.approx(backup["metrics"]["test/accuracy"])
     assert run.data.metrics["best_epoch"] == backup["best_epoch"]
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"config.yaml", "confusion.csv", "confusion.png", "per_class.csv"} <= artifacts
+    assert {"config.yaml", "confusion.csv", "per_class.csv", "predictions.csv"} <= artifacts

@@ -122,6 +122,13 @@ def test_mosei_feature_tasks_train_end_to_end(task, head):
     expected |= {f"test_robust/{c}/{m}" for c in CONDITIONS for m in names}
     assert set(result.metrics) == expected
     assert result.confusion is None and result.per_class is None and result.task == head
+    pred = result.predictions
+    assert list(pred["condition"].unique()) == ["clean", *CONDITIONS]
+    assert len(pred) == (1 + len(CONDITIONS)) * pred["clip"].nunique() and pred["clip"].nunique() > 10
+    if head == "regression":
+        assert pred["prediction"].dtype.kind == "f" and pred["target"].dtype.kind == "f"
+    else:  # six emotions: intensities and predicted labels joined with ';'
+        assert pred["prediction"].str.count(";").eq(5).all() and pred["target"].str.count(";").eq(5).all()
     if head == "regression":
         assert result.monitor == "val/mae"
         assert result.metrics["test/corr"] > 0.3 and result.metrics["test/acc2_non0"] > 0.6
@@ -136,3 +143,34 @@ def test_silent_train_prepares_fresh_data_without_printing(data, tmp_path, capfd
     out, err = capfd.readouterr()
     assert (tmp_path / "cache" / "prepare-log.jsonl").exists()  # generated and prepared in this call
     assert "synthetic" not in err and "prepare" not in err and "clips ready" not in err, err[-500:]
+
+
+def test_predictions_have_one_row_per_condition_and_test_clip_matching_the_metrics(data):
+    cfg = _cfg(data, "avtca-audio", epochs=1)
+    result = train(cfg, progress=False)
+    pred = result.predictions
+    assert list(pred.columns) == ["condition", "clip", "actor", "target", "prediction"]
+    splits = build_splits(cfg.data, fold=0, seed=cfg.train.seed)
+    assert list(pred["condition"].unique()) == ["clean", *CONDITIONS]
+    for condition, rows in pred.groupby("condition", sort=False):
+        assert list(rows["clip"]) == splits.test.item_ids and list(rows["actor"]) == splits.test.item_actors
+        assert list(rows["target"]) == [int(t) for t in splits.test.tensors()[2]]
+        # the exported predictions reproduce the logged metric of that condition exactly
+        key = "test/accuracy" if condition == "clean" else f"test_robust/{condition}/accuracy"
+        assert (rows["prediction"] == rows["target"]).mean() == pytest.approx(result.metrics[key])
+    assert pred["target"].dtype.kind == "i" and pred["prediction"].dtype.kind == "i"
+    assert result.confusion.trace() == (pred.query("condition == 'clean'")["prediction"] == pred.query(
+        "condition == 'clean'")["target"]).sum()
+
+
+def test_prediction_frame_formats_regression_and_multilabel_rows():
+    from avtca.training.evaluate import Evaluation, prediction_frame
+
+    reg = prediction_frame("clean", Evaluation({}, np.array([0.5, -1.0]), np.array([[0.25], [2.0]])),
+                           ["a", "b"], ["s1", "s2"], "regression")
+    assert reg["prediction"].tolist() == [0.25, 2.0] and reg["target"].tolist() == [0.5, -1.0]
+    multi = prediction_frame("video_off", Evaluation({}, np.array([[0.0, 1.5]]), np.array([[-0.2, 0.3]])),
+                             ["c"], ["s3"], "multilabel")
+    assert multi.iloc[0].tolist() == ["video_off", "c", "s3", "0;1.5", "0;1"]
+    with pytest.raises(ValueError, match="2 predictions for 1 clips"):
+        prediction_frame("clean", Evaluation({}, np.zeros(2), np.zeros((2, 3))), ["a"], ["s"], "classification")

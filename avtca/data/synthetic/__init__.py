@@ -44,28 +44,60 @@ def _clip(cues, actor_idx: int, statement: int, opts: SyntheticOptions, sr: int,
     return frames, audio, lost
 
 
-def generate_ravdess(out: Path, opts: SyntheticOptions, progress: bool = True) -> dict:
+def _ravdess_clip(out: Path, opts: SyntheticOptions, a: int, e: int, s: int, r: int) -> tuple[str, str | None]:
+    """Write one RAVDESS recording (mp4 + wav); returns (stem, corrupted modality). Runs in a worker process."""
+    folder = out / f"Actor_{a:02d}"
+    folder.mkdir(parents=True, exist_ok=True)
+    frames, audio, lost = _clip(list(RAVDESS_CUES.values())[e - 1], a, s, opts, RAVDESS_SR, [a, e, s, r])
+    stem = f"01-{e:02d}-01-{s:02d}-{r:02d}-{a:02d}"
+    # the mp4's AAC track is written at 16 kHz (AAC at 48 kHz triples generation time); the wav is 48 kHz
+    track = resample_poly(audio, 1, RAVDESS_SR // MP4_TRACK_SR).astype(np.float32)
+    write_video(folder / f"01-{stem}.mp4", frames, FPS, track, MP4_TRACK_SR, "mp4")
+    write_wav(folder / f"03-{stem}.wav", audio, RAVDESS_SR)
+    return stem, lost
+
+
+def _run_jobs(fn, jobs: list[tuple], n_jobs: int, desc: str, progress: bool) -> list:
+    """fn(*job) for every job, on `n_jobs` joblib processes (1: in this process); each clip is seeded by its
+    own key, so the output does not depend on n_jobs or on the order the workers finish."""
+    bar = tqdm(total=len(jobs), desc=desc, unit="clip", disable=not progress)
+    results = []
+    if n_jobs == 1:
+        for job in jobs:
+            results.append(fn(*job))
+            bar.update(1)
+    else:
+        from joblib import Parallel, delayed
+
+        try:
+            for item in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(fn)(*j) for j in jobs):
+                results.append(item)
+                bar.update(1)
+        finally:
+            _release_workers()
+    bar.close()
+    return results
+
+
+def _release_workers() -> None:
+    """Stop joblib's reusable loky workers: idle, they hold memory and delay the exit of the process."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
+
+
+def generate_ravdess(out: Path, opts: SyntheticOptions, progress: bool = True, n_jobs: int = 1) -> dict:
     """`Actor_XX/01-01-EE-01-SS-RR-XX.mp4` (video + audio track) and the matching `03-...wav`."""
     jobs = [
-        (a, e, s, r)
+        (out, opts, a, e, s, r)
         for a in range(1, opts.actors + 1)
         for e in range(1, 9)
         for s in range(1, opts.statements + 1)
         for r in range(1, opts.repetitions + 1)
     ]
-    lost_log = {}
-    cues = list(RAVDESS_CUES.values())
-    for a, e, s, r in tqdm(jobs, desc="synthetic ravdess", unit="clip", disable=not progress):
-        folder = out / f"Actor_{a:02d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        frames, audio, lost = _clip(cues[e - 1], a, s, opts, RAVDESS_SR, [a, e, s, r])
-        stem = f"01-{e:02d}-01-{s:02d}-{r:02d}-{a:02d}"
-        # the mp4's AAC track is written at 16 kHz (AAC at 48 kHz triples generation time); the wav is 48 kHz
-        track = resample_poly(audio, 1, RAVDESS_SR // MP4_TRACK_SR).astype(np.float32)
-        write_video(folder / f"01-{stem}.mp4", frames, FPS, track, MP4_TRACK_SR, "mp4")
-        write_wav(folder / f"03-{stem}.wav", audio, RAVDESS_SR)
-        lost_log[stem] = lost
-    return lost_log
+    return dict(sorted(_run_jobs(_ravdess_clip, jobs, n_jobs, "synthetic ravdess", progress)))
 
 
 def generate_cremad(out: Path, opts: SyntheticOptions, progress: bool = True) -> dict:
@@ -97,12 +129,12 @@ def generate_cremad(out: Path, opts: SyntheticOptions, progress: bool = True) ->
     return lost_log
 
 
-def generate(fmt: str, out: str | Path, opts: SyntheticOptions, progress: bool = True) -> Path:
-    """Write a synthetic dataset of format `fmt` (ravdess | cremad | mosei) into `out`."""
+def generate(fmt: str, out: str | Path, opts: SyntheticOptions, progress: bool = True, n_jobs: int = 1) -> Path:
+    """Write a synthetic dataset of format `fmt` (ravdess, cremad, mosei) into `out` (RAVDESS on n_jobs processes)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     if fmt == "ravdess":
-        lost = generate_ravdess(out, opts, progress)
+        lost = generate_ravdess(out, opts, progress, n_jobs)
     elif fmt == "cremad":
         lost = generate_cremad(out, opts, progress)
     elif fmt == "mosei":
@@ -117,8 +149,10 @@ def generate(fmt: str, out: str | Path, opts: SyntheticOptions, progress: bool =
 
 
 def synthetic_dir(cfg: DataConfig) -> Path:
-    """Where the synthetic dataset for `cfg` lives: `<cache>/synthetic/<name>-<hash of the options>`."""
-    text = json.dumps({"name": cfg.name, **cfg.synthetic.model_dump()}, sort_keys=True)
+    """Where the synthetic dataset for `cfg` lives: `<cache>/synthetic/<name>-<hash of the options and design>`."""
+    from avtca.data.cache import SYNTHETIC_DESIGN
+
+    text = json.dumps({"name": cfg.name, "design": SYNTHETIC_DESIGN, **cfg.synthetic.model_dump()}, sort_keys=True)
     return Path(cfg.cache) / "synthetic" / f"{cfg.name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
@@ -133,6 +167,6 @@ def ensure_synthetic(cfg: DataConfig, progress: bool = True) -> Path:
             return final
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
-        generate(cfg.name, tmp, cfg.synthetic, progress)
+        generate(cfg.name, tmp, cfg.synthetic, progress, cfg.n_jobs)
         os.replace(tmp, final)
     return final

@@ -1,4 +1,4 @@
-"""CLI: `python -m avtca.data.synthetic --format ravdess|cremad|mosei --out DIR [--actors N] [--seed S]`."""
+"""CLI: `python -m avtca.data.synthetic --format ravdess|cremad|mosei --out DIR [--actors N] [--n-jobs J]`."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--clips", type=int, default=None, help="MOSEI: number of segments")
     p.add_argument("--size", type=int, default=None, help="video width = height in pixels")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--n-jobs", type=int, default=1, help="RAVDESS: clips generated in parallel (-1 = all cores)")
     args = p.parse_args(argv)
     raw = {k: v for k in ("actors", "statements", "clips", "size", "seed") if (v := getattr(args, k)) is not None}
     try:
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = generate(args.format, args.out, opts)
+    out = generate(args.format, args.out, opts, n_jobs=args.n_jobs)
     print(f"wrote synthetic {args.format} to {out}")
     return 0
 
