@@ -88,16 +88,21 @@ def _histories(client: Any, run: Any) -> tuple[dict[str, float], list[dict[str, 
     return final, rows
 
 
-def _confusion(client: Any, run_id: str) -> list[dict[str, Any]]:
-    names = {Path(f.path).name for f in client.list_artifacts(run_id)}
-    if "confusion.csv" not in names:
-        return []
+def _artifact_csv(client: Any, run_id: str, name: str) -> list[list[str]] | None:
+    """The rows (header first) of the run's CSV artifact `name`, all strings; None when the run has none."""
+    if name not in {Path(f.path).name for f in client.list_artifacts(run_id)}:
+        return None
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(client.download_artifacts(run_id, "confusion.csv", tmp))
+        path = Path(client.download_artifacts(run_id, name, tmp))
         with path.open(newline="") as fh:
-            reader = csv.reader(fh)
-            header = next(reader, [])
-            body = [row for row in reader if row]
+            return [row for row in csv.reader(fh) if row]
+
+
+def _confusion(client: Any, run_id: str) -> list[dict[str, Any]]:
+    rows = _artifact_csv(client, run_id, "confusion.csv")
+    if not rows:
+        return []
+    header, body = rows[0], rows[1:]
     if [h.strip() for h in header] == ["true", "pred", "count"]:
         return [{"run_id": run_id, "true": t, "pred": p, "count": int(float(c))} for t, p, c in body]
     # a square matrix: first header cell empty, then predicted labels; each row starts with the true label
@@ -111,14 +116,11 @@ def _confusion(client: Any, run_id: str) -> list[dict[str, Any]]:
 
 def _predictions(client: Any, run_id: str) -> list[dict[str, Any]]:
     """The run's predictions.csv artifact (condition, clip, actor, target, prediction) as dicts; [] when absent."""
-    names = {Path(f.path).name for f in client.list_artifacts(run_id)}
-    if "predictions.csv" not in names:
+    rows = _artifact_csv(client, run_id, "predictions.csv")
+    if not rows:
         return []
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(client.download_artifacts(run_id, "predictions.csv", tmp))
-        with path.open(newline="") as fh:
-            # clip and actor ids stay strings ("01", "1001_DFA_ANG_XX"); numbers are parsed by the exporter
-            return [{"run_id": run_id, **row} for row in csv.DictReader(fh)]
+    # clip and actor ids stay strings ("01", "1001_DFA_ANG_XX"); numbers are parsed by the exporter
+    return [{"run_id": run_id, **dict(zip(rows[0], row, strict=True))} for row in rows[1:]]
 
 
 def read_study(study_name: str, tracking_uri: str | None) -> tuple[list[dict[str, Any]], ...]:
