@@ -7,7 +7,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -74,7 +74,7 @@ def _walk(cls: type[BaseModel], loc: tuple) -> Any:
         if member is not None:
             current = member
         elif part in fields:
-            current = fields[part].annotation
+            current = field_type(fields[part])
     return current
 
 
@@ -86,11 +86,26 @@ def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(getattr(found, "model_fields", {}))
 
 
+def field_type(field: Any) -> Any:
+    """A field's annotation, keeping a registry slot that pydantic moved into `field.metadata`."""
+    slots = [m for m in field.metadata if callable(getattr(m, "config_types", None))]
+    return Annotated[field.annotation, slots[0]] if slots else field.annotation
+
+
+def _args(annotation: Any) -> tuple:
+    """`get_args`, with a registry-backed slot (`Annotated[Strict, REGISTRY]`) read as its registered kinds."""
+    args = get_args(annotation)
+    slots = [a for a in args[1:] if callable(getattr(a, "config_types", None))]
+    if slots:  # the registry is the union (avtca.registry): its members are the kinds registered now
+        return tuple(slots[0].config_types())
+    return args
+
+
 def _unwrap(annotation: Any, tag: str | None) -> Any:
     """First pydantic model inside an Annotated/Union/Optional annotation (matching `tag` if given)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation if tag is None or _tag_of(annotation) == tag else None
-    for arg in get_args(annotation):
+    for arg in _args(annotation):
         inner = _unwrap(arg, tag)
         if inner is not None:
             return inner
@@ -101,11 +116,11 @@ def union_members(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models of a (discriminated) union annotation, in declaration order."""
     if isinstance(annotation, type):
         return [annotation] if issubclass(annotation, BaseModel) else []
-    return [m for arg in get_args(annotation) for m in union_members(arg)]
+    return [m for arg in _args(annotation) for m in union_members(arg)]
 
 
 def _union_member(annotation: Any, tag: str) -> Any:
-    inner = _unwrap(annotation, tag) if get_args(annotation) else None
+    inner = _unwrap(annotation, tag) if _args(annotation) else None
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, suggest, validate
-from avtca.config.model import ModelConfig
+from avtca.models.config import ModelConfig
 from avtca.data.config import DataConfig
 from avtca.training.config import EvalConfig, TrainConfig
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, suggest, validate
-from avtca.config.model import ModelConfig
+from avtca.models.config import ModelConfig
 from avtca.models.audio import AUDIO_ENCODERS
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS

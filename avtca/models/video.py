@@ -6,15 +6,93 @@ An encoder has two temporal stages so intermediate fusion can sit between them:
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 import torch
+from pydantic import Field, PositiveInt, field_validator, model_validator
 from torch import nn
 
-from avtca.config.model import VideoFeatures, VideoFrames
+from avtca.config.base import Strict
 from avtca.models.blocks import conv_bn_relu_1d, shuffle_stage
-from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION, Modulator
+from avtca.models.video_attention import (
+    CHANNEL_ATTENTION,
+    LOCAL_FEATURES,
+    SPATIAL_ATTENTION,
+    ChannelAttentionSE,
+    LocalFeaturesLFE,
+    Modulator,
+    SpatialAttentionConv,
+)
 from avtca.registry import Registry
 
 VIDEO_ENCODERS: Registry[nn.Module] = Registry("model.video")
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class VideoFrames(Strict):
+    """Face frames (B, T, 3, H, W) -> EfficientFace per frame -> temporal Conv1d stages."""
+
+    kind: Literal["frames"] = "frames"
+    frames: PositiveInt = 15
+    image_size: Annotated[int, Field(ge=32)] = 224
+    channel_attention: Annotated[Strict, CHANNEL_ATTENTION] = Field(default_factory=ChannelAttentionSE)
+    spatial_attention: Annotated[Strict, SPATIAL_ATTENTION] = Field(default_factory=SpatialAttentionConv)
+    local_features: Annotated[Strict, LOCAL_FEATURES] = Field(default_factory=LocalFeaturesLFE)
+    # ShuffleNetV2 stages 2, 3, 4 that get a modulator (+ local branch); the released code uses stage 2
+    modulator_stages: list[Literal[2, 3, 4]] = Field(default_factory=lambda: [2])
+    stage_repeats: Annotated[list[PositiveInt], Field(min_length=3, max_length=3)] = Field(
+        default_factory=lambda: [4, 8, 4]
+    )
+    temporal_dim: PositiveInt = 64
+
+    @property
+    def stage1_dim(self) -> int:
+        """Channels between the two temporal stages (where intermediate fusion mixes)."""
+        return self.temporal_dim
+
+    def input_shape(self, batch: int, steps: int) -> tuple[int, ...]:
+        """The video tensor this encoder reads (`steps` is ignored: the clip has `frames` frames)."""
+        return (batch, self.frames, 3, self.image_size, self.image_size)
+
+    @model_validator(mode="after")
+    def _maps_fit_local_branch(self) -> VideoFrames:
+        if self.local_features.kind == "off":
+            return self
+        size = self.image_size
+        for stage in (2, 3, 4):
+            size = -(-size // 4) if stage == 2 else -(-size // 2)  # stem+maxpool / previous stage halve (ceil)
+            if stage in self.modulator_stages and size < 3:
+                raise ValueError(
+                    f"image_size {self.image_size} is too small for local_features at stage {stage} "
+                    f"(its input map would be {size}x{size}; needs >= 3x3)"
+                )
+        return self
+
+    @field_validator("modulator_stages")
+    @classmethod
+    def _unique_stages(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"stages must be unique, got {v}")
+        return sorted(v)
+
+
+class VideoFeatures(Strict):
+    """Pre-extracted per-step visual features (MOSEI FACET), (B, in_dim, L)."""
+
+    kind: Literal["features"] = "features"
+    in_dim: PositiveInt = 35
+    temporal_dim: PositiveInt = 64
+
+    @property
+    def stage1_dim(self) -> int:
+        """Channels between the two temporal stages (where intermediate fusion mixes)."""
+        return self.temporal_dim
+
+    def input_shape(self, batch: int, steps: int) -> tuple[int, ...]:
+        """The video tensor this encoder reads: (B, in_dim, steps)."""
+        return (batch, self.in_dim, steps)
+
 
 STAGE_CHANNELS = (29, 116, 232, 464)  # stem, stage2, stage3, stage4 (EfficientFace / ShuffleNetV2 x1.0 widths)
 FRAME_DIM = 1024  # conv5 output, one vector per frame

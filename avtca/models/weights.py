@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from avtca.config.base import validate
-from avtca.config.model import ModelConfig
+from avtca.models.config import ModelConfig
 
 FORMAT = "avtca-ablations/1"
 
