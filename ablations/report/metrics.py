@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator, Mapping
 
 from avtca import metrics as registry
+from avtca.data.registry import DATASETS
 
 
 class MetricSpec:
@@ -59,8 +60,6 @@ METRICS: Mapping[str, MetricSpec] = _Live(registry.METRICS, MetricSpec)
 # the table columns of each task, in paper order; the first one is the task's main metric
 TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task: task.metrics)
 
-DATASET_LABELS = {"ravdess": "RAVDESS", "cremad": "CREMA-D", "mosei": "CMU-MOSEI"}
-
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
 OPTIONAL_COLUMNS = ("trial", "run_id", "state")
@@ -70,7 +69,8 @@ _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+
 
 def dataset_label(name: str) -> str:
     """Display name of a dataset (`cremad` -> `CREMA-D`)."""
-    return DATASET_LABELS.get(str(name).lower(), str(name))
+    key = str(name).lower()
+    return DATASETS.get(key).title if key in DATASETS else str(name)
 
 
 def task_of(metric_names: set[str]) -> str:
