@@ -82,3 +82,15 @@ def test_config_instances_build_the_same_model():
     torch.manual_seed(3)
     m2 = create_model("avtca-code")
     assert all(torch.equal(x, y) for x, y in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_no_two_presets_are_the_same_model_unless_aliases():
+    from avtca.models.presets import ALIASES, DESCRIPTIONS
+
+    canonical = [name for name in PRESETS if name not in ALIASES]
+    dumps = {name: model_config(name).model_dump_json() for name in canonical}
+    same = [(a, b) for i, a in enumerate(canonical) for b in canonical[i + 1:] if dumps[a] == dumps[b]]
+    assert same == [], f"identical presets {same}: make one an alias (avtca.models.presets.ALIASES)"
+    for alias, name in ALIASES.items():
+        assert model_config(alias) == model_config(name) and DESCRIPTIONS[alias].startswith(f"alias of {name}")
+    assert set(DESCRIPTIONS) == set(PRESETS)
