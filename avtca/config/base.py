@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +29,30 @@ class ConfigError(ValueError):
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(where + "invalid config\n  " + "\n  ".join(problems))
+
+
+def runtime(default: Any = ..., **kwargs: Any) -> Any:
+    """A field that picks where or how fast a run goes, never what it computes (device, workers, paths).
+
+    The mark lives on the field (`json_schema_extra={"runtime": True}`), so code that needs the list
+    (a cell's identity hash) reads it from the config classes: a new runtime knob is marked where it is declared.
+    """
+    return Field(default, json_schema_extra={"runtime": True}, **kwargs)
+
+
+def runtime_paths(cls: type[BaseModel], prefix: str = "") -> set[str]:
+    """Dotted paths of every field marked `runtime` in `cls` and the config classes nested in it (all kinds)."""
+    out: set[str] = set()
+    for name, info in cls.model_fields.items():
+        path = prefix + name
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("runtime"):
+            out.add(path)
+            continue
+        for member in union_members(field_type(info)):
+            if member is not cls:
+                out |= runtime_paths(member, path + ".")
+    return out
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from avtca.config.base import Strict, suggest
+from avtca.config.base import Strict, runtime, suggest
 from avtca.data.registry import DATASETS
 
 
@@ -84,7 +84,7 @@ class DataConfig(Strict):
 
     name: Annotated[str, DATASETS] = "ravdess"  # a registered dataset (avtca.data.registry)
     root: str = "synthetic"  # a directory, or `synthetic`: generate the dataset in its real format (cached)
-    cache: str = Field(default_factory=_default_cache)
+    cache: str = runtime(default_factory=_default_cache)  # a location: outside a cell's identity
     protocol: str | None = None  # None = the dataset's default (the first of its adapter's protocols)
     frames: PositiveInt = 15
     image_size: PositiveInt = 224
@@ -96,7 +96,7 @@ class DataConfig(Strict):
     hop_length: PositiveInt = 512
     n_fft: PositiveInt = 2048
     crop: CropCfg = Field(default_factory=CropCenter)
-    n_jobs: int = 1  # preparation workers (joblib); -1 = all cores
+    n_jobs: int = runtime(1)  # preparation workers (joblib); -1 = all cores
     ravdess: RavdessOptions = Field(default_factory=RavdessOptions)
     cremad: CremadOptions = Field(default_factory=CremadOptions)
     mosei: MoseiOptions = Field(default_factory=MoseiOptions)
