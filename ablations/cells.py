@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths
-from avtca.config.experiment import ExperimentConfig
+from avtca.experiment import ExperimentConfig
 
 from ablations.study import StudyConfig, choice_value, variant_labels
 
@@ -65,7 +65,7 @@ def data_section(study: StudyConfig) -> dict[str, Any]:
 
 def resolve(study: StudyConfig, overrides: Mapping[str, Any], source: str | None = None):
     """The validated ExperimentConfig of one cell (study-wide settings, then the cell's overrides)."""
-    from avtca.config.experiment import resolve_experiment
+    from avtca.experiment import resolve_experiment
 
     return resolve_experiment(
         study.preset, data=data_section(study), train=study.train, eval=study.eval, overrides=overrides, source=source

@@ -19,6 +19,7 @@ from avtca.models.heads import HEADS
 from avtca.models.modality_dropout import MODALITY_DROPOUT
 from avtca.models.presets import PRESETS
 from avtca.models.video import OUT_DIM, VIDEO_ENCODERS
+from avtca.models.weights import load_weights, read_model_checkpoint
 
 Maybe = torch.Tensor | None
 
@@ -144,7 +145,13 @@ def create_model(
     """
     model = AVTCA(model_config(name_or_cfg, **overrides))
     if weights is not None:
-        from avtca.models.weights import load_weights
-
         load_weights(model, weights)
+    return model
+
+
+def load_model(path: str | Path) -> AVTCA:
+    """Rebuild a model from a checkpoint written by `save_checkpoint` (the config travels with the weights)."""
+    cfg, checkpoint = read_model_checkpoint(path)
+    model = AVTCA(cfg)
+    load_weights(model, checkpoint)
     return model

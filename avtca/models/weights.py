@@ -210,13 +210,9 @@ def save_checkpoint(model: nn.Module, path: str | Path, **extra: Any) -> Path:
     return path
 
 
-def load_model(path: str | Path) -> nn.Module:
-    """Rebuild a model from a checkpoint written by `save_checkpoint`."""
-    from avtca.models.model import AVTCA
-
+def read_model_checkpoint(path: str | Path) -> tuple[ModelConfig, Mapping[str, Any]]:
+    """The model config and checkpoint object of a file written by `save_checkpoint` (models.model.load_model)."""
     obj = read_checkpoint(path)
     if detect_format(obj) != "avtca":
         raise WeightsError(f"{path}: not an avtca checkpoint (use create_model(name, weights=...) for other formats)")
-    model = AVTCA(validate(ModelConfig, obj["config"], str(path)))
-    _load(model, dict(obj["state_dict"]), LoadReport("avtca"))
-    return model
+    return validate(ModelConfig, obj["config"], str(path)), obj

@@ -19,7 +19,7 @@ from avtca.training.loop import Report, fit
 from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
 
 if TYPE_CHECKING:
-    from avtca.config.experiment import ExperimentConfig
+    from avtca.experiment import ExperimentConfig
 
 @dataclass
 class TrainResult:

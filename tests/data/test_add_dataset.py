@@ -15,7 +15,7 @@ from ablations.cells import enumerate_cells
 from ablations.report.metrics import dataset_label
 from ablations.study import load_study
 from avtca.config.base import ConfigError, validate
-from avtca.config.experiment import resolve_experiment
+from avtca.experiment import resolve_experiment
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
 from avtca.training import train

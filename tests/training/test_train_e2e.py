@@ -9,7 +9,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import avtca
-from avtca.config.experiment import resolve_experiment
+from avtca.experiment import resolve_experiment
 from avtca.data import build_splits
 from avtca.metrics import METRIC_NAMES
 from avtca.training import Pruned, evaluate, save_checkpoint, train
