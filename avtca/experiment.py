@@ -12,9 +12,9 @@ from typing import Any
 from pydantic import Field
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, suggest, validate
-from avtca.models.config import ModelConfig
 from avtca.data import dataset_info
 from avtca.data.config import DataConfig
+from avtca.models.config import ModelConfig
 from avtca.models.presets import PRESETS
 from avtca.training.config import EvalConfig, TrainConfig
 

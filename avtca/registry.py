@@ -7,8 +7,10 @@ ModelConfig was created) is valid in configs, study files and presets with no ot
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Callable
-from typing import Annotated, Any, Generic, TypeVar, Union
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import Field, GetCoreSchemaHandler, TypeAdapter
 from pydantic_core import core_schema
@@ -64,7 +66,7 @@ class Registry(Generic[T]):
 
     def union(self) -> Any:
         """The slot's discriminated union of the config classes registered now."""
-        return Annotated[Union[tuple(self.config_types())], Field(discriminator="kind")]
+        return Annotated[functools.reduce(operator.or_, self.config_types()), Field(discriminator="kind")]
 
     def validate(self, value: Any) -> Any:
         """Validate `value` (a dict or config instance) against the kinds registered now."""

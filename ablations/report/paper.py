@@ -145,7 +145,8 @@ def ablation_rows(refs: References, tables, m: Markup) -> tuple[list[str], list[
     columns: list[tuple[str, ComparisonTable]] = list(tables)
     for ds in DATASETS.names():
         if not any(t.dataset == ds for _, t in tables):
-            columns.append(("", ComparisonTable("", ds, NOT_RUN, False, DATASETS.get(ds).default_task, (), None, "", [])))
+            task = DATASETS.get(ds).default_task
+            columns.append(("", ComparisonTable("", ds, NOT_RUN, False, task, (), None, "", [])))
     header = [m.text("Component")]
     for name, t in columns:
         spec = METRICS[main_metric(t.task)]

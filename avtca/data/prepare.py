@@ -23,8 +23,8 @@ from avtca.data.cache import Prepared, atomic_save_npz, cache_dir, load_cache, l
 from avtca.data.config import DataConfig
 from avtca.data.crop import CROPS, crop_resize
 from avtca.data.features import audio_features
-from avtca.data.registry import DATASETS
 from avtca.data.media import MediaError, clip_window, frame_times, read_audio, read_frames, video_span
+from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, Scan
 
 log = logging.getLogger("avtca.data")

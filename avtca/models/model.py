@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, suggest, validate
-from avtca.models.config import ModelConfig
 from avtca.models.audio import AUDIO_ENCODERS
+from avtca.models.config import ModelConfig
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.heads import HEADS
@@ -123,7 +123,8 @@ def model_config(name_or_cfg: str | Mapping[str, Any] | ModelConfig = "avtca", *
     elif isinstance(name_or_cfg, str):
         if name_or_cfg not in PRESETS:
             names = sorted(PRESETS)
-            raise ConfigError([f"preset: '{name_or_cfg}' is not one of {', '.join(names)}{suggest(name_or_cfg, names)}"])
+            hint = suggest(name_or_cfg, names)
+            raise ConfigError([f"preset: '{name_or_cfg}' is not one of {', '.join(names)}{hint}"])
         data = copy.deepcopy(PRESETS[name_or_cfg])
     elif isinstance(name_or_cfg, Mapping):
         data = copy.deepcopy(dict(name_or_cfg))

@@ -40,7 +40,11 @@ _VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "avtca-no-lfe": ("no local feature extractor", {"video.local_features.kind": "off"}),
     "avtca-no-modulator": (
         "neither gate nor local branch",
-        {"video.channel_attention.kind": "off", "video.spatial_attention.kind": "off", "video.local_features.kind": "off"},
+        {
+            "video.channel_attention.kind": "off",
+            "video.spatial_attention.kind": "off",
+            "video.local_features.kind": "off",
+        },
     ),
     "avtca-eca": ("ECA channel gate", {"video.channel_attention.kind": "eca"}),
     "avtca-cbam": ("CBAM spatial gate", {"video.spatial_attention.kind": "cbam"}),

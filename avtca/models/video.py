@@ -122,7 +122,9 @@ class FramesEncoder(nn.Module):
             spatial = SPATIAL_ATTENTION.build(cfg.spatial_attention, channels=c_out)
             self.modulators[f"stage{s}"] = Modulator(channel, spatial)
             self.local[f"stage{s}"] = LOCAL_FEATURES.build(cfg.local_features, in_channels=c_in, out_channels=c_out)
-        self.conv5 = nn.Sequential(nn.Conv2d(c[3], FRAME_DIM, 1, bias=False), nn.BatchNorm2d(FRAME_DIM), nn.ReLU(inplace=True))
+        self.conv5 = nn.Sequential(
+            nn.Conv2d(c[3], FRAME_DIM, 1, bias=False), nn.BatchNorm2d(FRAME_DIM), nn.ReLU(inplace=True)
+        )
         self.block1 = nn.Sequential(conv_bn_relu_1d(FRAME_DIM, self.dim1), conv_bn_relu_1d(self.dim1, self.dim1))
         self.block2 = nn.Sequential(conv_bn_relu_1d(self.dim1, OUT_DIM), conv_bn_relu_1d(OUT_DIM, OUT_DIM))
 
@@ -151,7 +153,9 @@ class FramesEncoder(nn.Module):
             )
         b, t = video.shape[:2]
         if t != self.frames:
-            raise ValueError(f"video: expected {self.frames} frames (model.video.frames), got {t} in {tuple(video.shape)}")
+            raise ValueError(
+                f"video: expected {self.frames} frames (model.video.frames), got {t} in {tuple(video.shape)}"
+            )
         feats = self.frame_features(video.reshape(b * t, *video.shape[2:]))  # (B*T, 1024)
         return self.block1(feats.view(b, t, FRAME_DIM).transpose(1, 2))  # (B, 1024, T) -> (B, 64, T)
 
@@ -172,7 +176,9 @@ class VideoFeatureEncoder(nn.Module):
     def stage1(self, video: torch.Tensor) -> torch.Tensor:
         """(B, in_dim, L) -> (B, temporal_dim, L)."""
         if video.dim() != 3 or video.shape[1] != self.in_dim:
-            raise ValueError(f"video: expected features (B, {self.in_dim}, L) (model.video.in_dim), got {tuple(video.shape)}")
+            raise ValueError(
+                f"video: expected features (B, {self.in_dim}, L) (model.video.in_dim), got {tuple(video.shape)}"
+            )
         return self.block1(video)
 
     def stage2(self, x: torch.Tensor) -> torch.Tensor:

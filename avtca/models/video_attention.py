@@ -128,7 +128,8 @@ class SpatialConv(nn.Module):
         hidden = max(1, channels // reduction)
         mods: list[nn.Module] = [nn.Conv2d(channels, hidden, 1), nn.BatchNorm2d(hidden), nn.ReLU()]
         for _ in range(dilated_convs):
-            mods += [nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation), nn.BatchNorm2d(hidden), nn.ReLU()]
+            conv = nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation)
+            mods += [conv, nn.BatchNorm2d(hidden), nn.ReLU()]
         mods.append(nn.Conv2d(hidden, 1, 1))
         self.gate = nn.Sequential(*mods)
 
@@ -160,7 +161,9 @@ class LocalFeatureExtractor(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         if out_channels % in_channels:
-            raise ValueError(f"local_features: out channels {out_channels} must be a multiple of in channels {in_channels}")
+            raise ValueError(
+                f"local_features: out channels {out_channels} must be a multiple of in channels {in_channels}"
+            )
 
         def branch() -> nn.Sequential:
             return nn.Sequential(

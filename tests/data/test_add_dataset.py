@@ -39,9 +39,9 @@ def tones(tmp_path, monkeypatch):
     label = np.arange(n) % 2
     root = tmp_path / "tones"
     root.mkdir()
-    np.savez(root / "tones.npz", label=label, speaker=np.arange(n) % 6,
-             audio=rng.normal(size=(n, 20, 12)) + 2.0 * label[:, None, None],
-             video=rng.normal(size=(n, 8, 12)) - 2.0 * label[:, None, None])  # fmt: skip
+    audio = rng.normal(size=(n, 20, 12)) + 2.0 * label[:, None, None]
+    video = rng.normal(size=(n, 8, 12)) - 2.0 * label[:, None, None]
+    np.savez(root / "tones.npz", label=label, speaker=np.arange(n) % 6, audio=audio, video=video)
     yield {"name": "tones", "root": str(root), "cache": str(tmp_path / "cache")}
     DATASETS.unregister("tones")
     sys.modules.pop("tones_dataset", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import yaml
+from pydantic import ValidationError
 
 from avtca.config.base import dump_yaml, flatten, validate
 from avtca.config.model import ModelConfig
@@ -72,8 +73,8 @@ def test_override_spellings_agree_and_never_mutate():
     c = model_config(cfg, overrides={"model.fusion.kind": "lt"})
     assert a == b == c and a.fusion.kind == "lt"
     assert cfg.fusion.kind == "it" and PRESETS["avtca"]["fusion"]["kind"] == "it"
-    with pytest.raises(Exception):
-        cfg.fusion = a.fusion  # frozen
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.fusion = a.fusion
 
 
 def test_config_instances_build_the_same_model():
