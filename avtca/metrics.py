@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -48,7 +48,7 @@ def register_metric(metric: Metric) -> Metric:
 
 
 def register_task(task: Task) -> Task:
-    """Add a task; its metrics must be registered first."""
+    """Add a task, or replace the task of the same name (to extend it); its metrics must be registered first."""
     unknown = [m for m in (*task.metrics, task.monitor) if m not in METRICS]
     if unknown:
         raise ValueError(f"task '{task.name}': unregistered metrics {', '.join(unknown)}")
@@ -155,8 +155,23 @@ register_task(Task("classification", ("accuracy", "uar", "f1_macro", "f1_weighte
                    classification_metrics))
 register_task(Task("regression", ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"), "mae", _regression))
 register_task(Task("multilabel", ("wacc", "f1_weighted"), "wacc", multilabel_metrics))
+
+
+class _TaskMetricNames(Mapping):
+    """task -> the metric names it reports, read live from TASKS (a task re-registered later shows here)."""
+
+    def __getitem__(self, task: str) -> tuple[str, ...]:
+        return TASKS[task].metrics
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TASKS)
+
+    def __len__(self) -> int:
+        return len(TASKS)
+
+
 # the names each task reports (without the split prefix), in table order
-METRIC_NAMES: dict[str, tuple[str, ...]] = {name: task.metrics for name, task in TASKS.items()}
+METRIC_NAMES: Mapping[str, tuple[str, ...]] = _TaskMetricNames()
 
 
 def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray) -> dict[str, float]:
