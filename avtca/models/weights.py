@@ -214,13 +214,20 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, Any]) -> Lo
     return report
 
 
-def save_checkpoint(model: nn.Module, path: str | Path, **extra: Any) -> Path:
-    """Save weights with the config that builds them (`load_model` rebuilds the model from the file alone)."""
+def write_checkpoint(path: str | Path, config: ModelConfig, state_dict: Mapping[str, Any], **extra: Any) -> Path:
+    """The one checkpoint writer: weights with the config that builds them, written atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    checkpoint = {"format": FORMAT, "config": model.cfg.model_dump(mode="json"), "state_dict": model.state_dict()}
-    torch.save({**checkpoint, **extra}, path)
+    payload = {"format": FORMAT, "config": config.model_dump(mode="json"), "state_dict": state_dict, **extra}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # a reader never sees a half-written checkpoint
     return path
+
+
+def save_checkpoint(model: nn.Module, path: str | Path, **extra: Any) -> Path:
+    """Save a model's weights with its config (`load_model` rebuilds the model from the file alone)."""
+    return write_checkpoint(path, model.cfg, model.state_dict(), **extra)
 
 
 def read_model_checkpoint(path: str | Path) -> tuple[ModelConfig, Mapping[str, Any]]:

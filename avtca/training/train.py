@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from avtca.metrics import confusion, per_class_report
+from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
 from avtca.training.evaluate import evaluate, evaluate_robustness, robustness_conditions
 from avtca.training.loop import Report, fit
@@ -132,23 +133,10 @@ def train(
     )
 
 
-def save_checkpoint(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
-    """Write the best weights in the model library's checkpoint format (`avtca.create_model(weights=path)` loads it)."""
-    from avtca.models.weights import FORMAT
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_best(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
+    """Write a run's best weights as a model checkpoint (`avtca.create_model(weights=path)` loads it)."""
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
-    payload = {
-        "format": FORMAT,
-        "config": cfg.model.model_dump(mode="json"),  # rebuilds the model from the file alone
-        "state_dict": result.state_dict,
-        "epoch": result.best_epoch,
-        "monitor": result.monitor,
-        "best_value": best.get(result.monitor),
-        "experiment": cfg.model_dump(mode="json"),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # atomic: a reader never sees a half-written checkpoint
-    return path
+    return write_checkpoint(
+        path, cfg.model, result.state_dict, epoch=result.best_epoch, monitor=result.monitor,
+        best_value=best.get(result.monitor), experiment=cfg.model_dump(mode="json"),
+    )
