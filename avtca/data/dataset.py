@@ -11,6 +11,7 @@ from torch.utils.data import Dataset
 from avtca.data.cache import Prepared
 from avtca.data.config import DataConfig
 from avtca.data.info import DatasetInfo, dataset_info
+from avtca.data.prepare import ensure_prepared
 from avtca.data.protocols import split_indices
 from avtca.data.registry import DATASETS
 
@@ -68,8 +69,6 @@ def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarra
 
 def build_splits(cfg: DataConfig, fold: int = 0, seed: int = 0, progress: bool = True) -> Splits:
     """Train/val/test datasets for `cfg`'s protocol; prepares the cache first when it is missing."""
-    from avtca.data.prepare import ensure_prepared
-
     info = dataset_info(cfg)
     prepared = ensure_prepared(cfg, progress=progress)
     target, usable = _targets(cfg, prepared)

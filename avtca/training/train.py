@@ -12,7 +12,9 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from avtca.data import build_splits
 from avtca.metrics import confusion, per_class_report
+from avtca.models.model import create_model
 from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
 from avtca.training.evaluate import evaluate, evaluate_robustness, robustness_conditions
@@ -83,9 +85,6 @@ def train(
     `progress` is None (own epoch bar), False (silent, data preparation too), a tqdm-like object, or a
     callable(epoch, metrics).
     """
-    from avtca import create_model
-    from avtca.data import build_splits
-
     start = time.perf_counter()
     tcfg = cfg.train
     with torch_threads(tcfg.threads):
