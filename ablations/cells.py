@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from avtca.config.base import ConfigError, apply_overrides, flatten
+from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths
+from avtca.experiment import ExperimentConfig
 
 from ablations.study import StudyConfig, choice_value, variant_labels
 
-# runtime knobs: they change where/how fast a cell runs, never its result, so they are not part of its identity
-# knobs that pick where or how fast a cell runs, not what it computes: outside its identity, so changing them
-# (or a later release adding such a knob) never re-runs finished cells
-RUNTIME_KEYS = frozenset(
-    {"train.device", "train.num_workers", "train.threads", "train.save_checkpoint", "train.optimizer.fused",
-     "data.cache", "data.n_jobs"}
-)
+# knobs that pick where or how fast a cell runs, not what it computes (marked `runtime` on the config fields):
+# outside its identity, so changing them (or a later release adding such a knob) never re-runs finished cells
+RUNTIME_KEYS = frozenset(runtime_paths(ExperimentConfig))
 ALL_FOLDS = -1  # fold of a cell whose tuning trials span every fold (budget.folds_per_trial: all)
 CellStateName = Literal["RUNNING", "COMPLETE", "FAILED"]
 
@@ -69,7 +66,7 @@ def data_section(study: StudyConfig) -> dict[str, Any]:
 
 def resolve(study: StudyConfig, overrides: Mapping[str, Any], source: str | None = None):
     """The validated ExperimentConfig of one cell (study-wide settings, then the cell's overrides)."""
-    from avtca.config.experiment import resolve_experiment
+    from avtca.experiment import resolve_experiment
 
     return resolve_experiment(
         study.preset, data=data_section(study), train=study.train, eval=study.eval, overrides=overrides, source=source

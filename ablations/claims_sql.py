@@ -109,7 +109,7 @@ class SqlClaimStore:
         raise AssertionError("unreachable")
 
     def _ensure_table(self) -> None:
-        """CREATE TABLE IF NOT EXISTS, safe when many processes start at once (PITFALLS: schema race)."""
+        """CREATE TABLE IF NOT EXISTS, safe when many processes start at once (the schema-creation race)."""
 
         def create(conn: sa.Connection) -> None:
             if conn.dialect.name == "postgresql":

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from avtca.config.base import union_members
+from avtca.config.base import field_type, union_members
 
 from ablations.study import StudyConfig
 
@@ -33,7 +33,7 @@ def explain(cls: type[BaseModel] = StudyConfig, prefix: str = "") -> list[str]:
     lines = []
     for name, field in cls.model_fields.items():
         path = prefix + name
-        models = [m for m in union_members(field.annotation) if m is not cls]
+        models = [m for m in union_members(field_type(field)) if m is not cls]
         default = "required" if field.is_required() else _default_text(field)
         if models and get_origin(field.annotation) is dict:
             lines.append(f"{path}  dict  default {default}  {field.description or ''}".rstrip())

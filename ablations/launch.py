@@ -222,7 +222,7 @@ def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list
 
 
 def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
-    from ablations.distributed import run_dask  # E's module; imported only when asked for
+    from ablations.distributed import run_dask  # dask is optional: imported only when asked for
 
     return run_dask(worker_fn, n_workers, **kw)
 

@@ -35,7 +35,7 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
 
         try:
             return open_rdb_storage(url)
-        except Exception as err:  # unreachable server, wrong password, missing driver
+        except Exception as err:  # noqa: BLE001 - unreachable server, wrong password, missing driver
             raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend

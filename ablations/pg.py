@@ -109,7 +109,7 @@ class PgCluster:
                     f"put the data dir somewhere it can reach, e.g. under /tmp"
                 )
 
-    def init(self) -> "PgCluster":
+    def init(self) -> PgCluster:
         """Run initdb once (idempotent) and create role `avtca` with a fresh password."""
         if (self.data_dir / "PG_VERSION").exists():
             return self
@@ -137,7 +137,7 @@ class PgCluster:
         """The password of role `avtca` (read from the pgpass file)."""
         return self.passfile.read_text().strip().rsplit(":", 1)[1]
 
-    def start(self) -> "PgCluster":
+    def start(self) -> PgCluster:
         """Start the server (init first if needed) and wait until it accepts connections."""
         self.init()
         listen = self.host if self.host != "localhost" else "127.0.0.1"
@@ -161,7 +161,7 @@ class PgCluster:
         """Stop the server abruptly (immediate shutdown): simulates the database going away."""
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop", check=False)
 
-    def __enter__(self) -> "PgCluster":
+    def __enter__(self) -> PgCluster:
         return self.start()
 
     def __exit__(self, *exc) -> None:

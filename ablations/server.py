@@ -67,10 +67,10 @@ class MlflowServer:
         except OSError:
             return False
 
-    def start(self, timeout_s: float = 120.0) -> "MlflowServer":
+    def start(self, timeout_s: float = 120.0) -> MlflowServer:
         """Start the server and wait until it answers (first start migrates the database: ~15 s)."""
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing after we return
+        log = open(self.log_path, "ab")  # no `with`: the child keeps writing after we return
         self.proc = subprocess.Popen(
             self.command(), stdout=log, stderr=subprocess.STDOUT, env=self.env, start_new_session=True
         )
@@ -102,7 +102,7 @@ class MlflowServer:
         except ProcessLookupError:
             pass
 
-    def __enter__(self) -> "MlflowServer":
+    def __enter__(self) -> MlflowServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -127,7 +127,7 @@ class StudyServers:
         self.host, self.port = host, port
         self.mlflow: MlflowServer | None = None
 
-    def start(self) -> "StudyServers":
+    def start(self) -> StudyServers:
         """Start PostgreSQL, create both databases, then start MLflow against them."""
         _check_port_free(self.host, self.port)
         self.data.mkdir(parents=True, exist_ok=True)

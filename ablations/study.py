@@ -12,6 +12,7 @@ from urllib.parse import urlsplit, urlunsplit
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
+from avtca.data.registry import DATASETS
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 DESCRIPTION_KEY = "description"  # inside a variant: its one-line description, never a config override
@@ -20,7 +21,7 @@ DESCRIPTION_KEY = "description"  # inside a variant: its one-line description, n
 class DatasetSpec(Strict):
     """Which dataset, where it lives, which protocol and folds, and preprocessing overrides."""
 
-    name: Literal["ravdess", "cremad", "mosei"] = Field(description="dataset adapter")
+    name: Annotated[str, DATASETS] = Field(description="dataset adapter (a registered dataset)")
     root: str = Field("synthetic", description="dataset directory, or `synthetic` (generated on first use)")
     protocol: str | None = Field(None, description="evaluation protocol; None = the dataset's default")
     folds: list[NonNegativeInt] | Literal["all"] = Field(

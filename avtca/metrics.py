@@ -3,29 +3,77 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 from sklearn import metrics as skm
 
-TASKS = ("classification", "regression", "multilabel")
+from avtca.config.base import suggest
 
-# names each task reports (without the split prefix); the first is the default monitor
-METRIC_NAMES = {
-    "classification": ("accuracy", "uar", "f1_macro", "f1_weighted"),
-    "regression": ("mae", "acc2_has0", "acc2_non0", "acc7", "f1_weighted", "corr"),
-    "multilabel": ("wacc", "f1_weighted"),
-}
-# metrics where smaller is better; every other metric is maximised
-LOWER_IS_BETTER = frozenset({"loss", "mae"})
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric name and what training, studies and reports need to know about it."""
+
+    name: str  # without the split prefix: `uar`, reported as `val/uar`, `test/uar`, ...
+    label: str  # display name in tables and figures
+    higher_is_better: bool = True
+    percent: bool = True  # a fraction in [0, 1] (reports show it x100)
+
+
+@dataclass(frozen=True)
+class Task:
+    """A prediction task: the metrics it reports and how they are computed."""
+
+    name: str
+    metrics: tuple[str, ...]  # in table order; the first is the task's main metric in reports
+    monitor: str  # the validation metric (without `val/`) that selects the best epoch under `auto`
+    compute: Callable[[np.ndarray, np.ndarray], dict[str, float]]
+
+
+# the metric registry: one home for each metric's direction and display name
+METRICS: dict[str, Metric] = {}
+TASKS: dict[str, Task] = {}
+
+
+def register_metric(metric: Metric) -> Metric:
+    """Add a metric to the registry (its name must be new)."""
+    if metric.name in METRICS:
+        raise ValueError(f"metric '{metric.name}' is registered twice")
+    METRICS[metric.name] = metric
+    return metric
+
+
+def register_task(task: Task) -> Task:
+    """Add a task, or replace the task of the same name (to extend it); its metrics must be registered first."""
+    unknown = [m for m in (*task.metrics, task.monitor) if m not in METRICS]
+    if unknown:
+        raise ValueError(f"task '{task.name}': unregistered metrics {', '.join(unknown)}")
+    TASKS[task.name] = task
+    return task
+
+
+for _metric in (
+    Metric("accuracy", "Accuracy"),
+    Metric("uar", "UAR"),
+    Metric("f1_macro", "Macro F1"),
+    Metric("f1_weighted", "Weighted F1"),
+    Metric("acc2_has0", "Acc-2 (has-0)"),
+    Metric("acc2_non0", "Acc-2 (non-0)"),
+    Metric("acc7", "Acc-7"),
+    Metric("mae", "MAE", higher_is_better=False, percent=False),
+    Metric("corr", "Corr", percent=False),
+    Metric("wacc", "Weighted accuracy"),
+    Metric("loss", "Loss", higher_is_better=False, percent=False),  # train/loss and val/loss, every task
+):
+    register_metric(_metric)
 
 
 def _check_task(task: str) -> None:
     if task not in TASKS:
-        from avtca.config.base import suggest
-
         raise ValueError(f"task: '{task}' is not one of {', '.join(TASKS)}{suggest(task, TASKS)}")
 
 
@@ -99,19 +147,42 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     }
 
 
+def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
+    return regression_metrics(y_true, y_pred.reshape(len(y_pred), -1)[:, 0] if y_pred.ndim > 1 else y_pred)
+
+
+register_task(Task("classification", ("accuracy", "uar", "f1_macro", "f1_weighted"), "accuracy",
+                   classification_metrics))
+register_task(Task("regression", ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"), "mae", _regression))
+register_task(Task("multilabel", ("wacc", "f1_weighted"), "wacc", multilabel_metrics))
+
+
+class _TaskMetricNames(Mapping):
+    """task -> the metric names it reports, read live from TASKS (a task re-registered later shows here)."""
+
+    def __getitem__(self, task: str) -> tuple[str, ...]:
+        return TASKS[task].metrics
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(TASKS)
+
+    def __len__(self) -> int:
+        return len(TASKS)
+
+
+# the names each task reports (without the split prefix), in table order
+METRIC_NAMES: Mapping[str, tuple[str, ...]] = _TaskMetricNames()
+
+
 def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray) -> dict[str, float]:
-    """Metrics for `task` (classification | regression | multilabel), keyed by the names in METRIC_NAMES."""
+    """Metrics for `task` (classification | regression | multilabel), keyed by the task's metric names."""
     _check_task(task)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred_or_logits)
     if len(y_true) == 0:
         raise ValueError("compute_metrics: no samples (empty split?)")
     if len(y_true) != len(y_pred):
         raise ValueError(f"compute_metrics: {len(y_true)} targets but {len(y_pred)} predictions")
-    if task == "classification":
-        return classification_metrics(y_true, y_pred)
-    if task == "regression":
-        return regression_metrics(y_true, y_pred.reshape(len(y_pred), -1)[:, 0] if y_pred.ndim > 1 else y_pred)
-    return multilabel_metrics(y_true, y_pred)
+    return TASKS[task].compute(y_true, y_pred)
 
 
 def per_class_report(
@@ -137,9 +208,10 @@ def confusion(y_true: np.ndarray, y_pred_or_logits: np.ndarray, n_classes: int) 
 def default_monitor(task: str) -> str:
     """The validation metric that selects the best epoch when the config says `auto`."""
     _check_task(task)
-    return "val/" + METRIC_NAMES[task][0]
+    return "val/" + TASKS[task].monitor
 
 
 def higher_is_better(name: str) -> bool:
-    """Direction of a (possibly prefixed) metric name: loss and mae are minimised, the rest maximised."""
-    return name.rsplit("/", 1)[-1] not in LOWER_IS_BETTER
+    """Direction of a (possibly prefixed) metric name, from the registry (unknown names are maximised)."""
+    metric = METRICS.get(name.rsplit("/", 1)[-1])
+    return metric.higher_is_better if metric is not None else True

@@ -26,7 +26,7 @@ def train_config(case: Any, epochs: int, device: torch.device, amp_dtype: torch.
 def accuracy_table(preset: str, cases: list[Any], args: Any, device: torch.device, amp_dtype: torch.dtype,
                    workdir: str) -> str:  # fmt: skip
     """Train each case for args.accuracy_epochs on synthetic data; val/test accuracy side by side."""
-    from avtca.config.experiment import resolve_experiment
+    from avtca.experiment import resolve_experiment
     from avtca.training import train
 
     data = {"name": "ravdess", "root": "synthetic", "cache": workdir, "protocol": "actor6fold",

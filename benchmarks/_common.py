@@ -83,7 +83,7 @@ def machine_lines(device: torch.device | None = None, command: str | None = None
         f"torch threads {torch.get_num_threads()}; "
         f"GPU: {gpu_model(device)}",
         f"- versions: {vers}",
-        f"- date: {dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- command: `{command.strip()}`",
     ]
 

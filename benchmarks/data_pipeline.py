@@ -136,7 +136,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args.workers = [int(w) for w in args.loader_workers.split(",") if w.strip()]
     except ValueError:
-        raise SystemExit(f"error: --loader-workers: expected comma-separated integers, got '{args.loader_workers}'")
+        raise SystemExit(
+            f"error: --loader-workers: expected comma-separated integers, got '{args.loader_workers}'"
+        ) from None
     if args.actors < 3:
         raise SystemExit("error: --actors must be >= 3 (actor6fold needs train, val and test actors)")
     with contextlib.ExitStack() as stack:

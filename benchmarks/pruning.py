@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         seeds = [int(s) for s in args.sampler_seeds.split(",") if s.strip()]
     except ValueError:
-        raise SystemExit(f"error: --sampler-seeds: expected comma-separated integers, got '{args.sampler_seeds}'")
+        raise SystemExit(
+            f"error: --sampler-seeds: expected comma-separated integers, got '{args.sampler_seeds}'"
+        ) from None
     if not seeds:
         raise SystemExit("error: --sampler-seeds: give at least one seed, e.g. 0 or 0,1,2")
     data = tiny_data(args.actors, args.statements)

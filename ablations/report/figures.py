@@ -12,16 +12,16 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # no display; must precede pyplot
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
-from ablations.report.metrics import METRICS, dataset_label  # noqa: E402
-from ablations.report.order import ordered, variant_colours  # noqa: E402
-from ablations.report.robustness import RobustnessTable  # noqa: E402
-from ablations.report.tables import ComparisonTable  # noqa: E402
+from ablations.report.metrics import METRICS, dataset_label
+from ablations.report.order import ordered, variant_colours
+from ablations.report.robustness import RobustnessTable
+from ablations.report.tables import ComparisonTable
 
 DPI = 200
 VECTOR = ".svg"  # the vector copy written beside every PNG

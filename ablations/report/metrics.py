@@ -3,16 +3,32 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+
+from avtca import metrics as registry
+from avtca.data.registry import DATASETS
 
 
-@dataclass(frozen=True)
 class MetricSpec:
-    """How one metric is labelled, scaled and compared."""
+    """How a registered metric (avtca.metrics) is shown: its label, direction and scale come from the registry."""
 
-    label: str
-    higher_is_better: bool = True
-    percent: bool = True  # stored as a fraction in [0, 1], shown x100
+    def __init__(self, metric: registry.Metric):
+        self.metric = metric
+
+    @property
+    def label(self) -> str:
+        """Display name."""
+        return self.metric.label
+
+    @property
+    def higher_is_better(self) -> bool:
+        """Direction, as the registry states it."""
+        return self.metric.higher_is_better
+
+    @property
+    def percent(self) -> bool:
+        """Stored as a fraction in [0, 1], shown x100."""
+        return self.metric.percent
 
     def scale(self) -> float:
         """Factor from the stored value to the shown value."""
@@ -23,28 +39,26 @@ class MetricSpec:
         return " (%)" if self.percent else ""
 
 
-METRICS: dict[str, MetricSpec] = {
-    "accuracy": MetricSpec("Accuracy"),
-    "uar": MetricSpec("UAR"),
-    "f1_macro": MetricSpec("Macro F1"),
-    "f1_weighted": MetricSpec("Weighted F1"),
-    "acc2_has0": MetricSpec("Acc-2 (has-0)"),
-    "acc2_non0": MetricSpec("Acc-2 (non-0)"),
-    "acc7": MetricSpec("Acc-7"),
-    "mae": MetricSpec("MAE", higher_is_better=False, percent=False),
-    "corr": MetricSpec("Corr", percent=False),
-    "wacc": MetricSpec("Weighted accuracy"),
-    "loss": MetricSpec("Loss", higher_is_better=False, percent=False),
-}
+class _Live(Mapping):
+    """A read-only view of a registry dict, so metrics and tasks registered later show up here too."""
+
+    def __init__(self, source: Mapping, view):
+        self._source, self._view = source, view
+
+    def __getitem__(self, key: str):
+        return self._view(self._source[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._source)
+
+    def __len__(self) -> int:
+        return len(self._source)
+
+
+METRICS: Mapping[str, MetricSpec] = _Live(registry.METRICS, MetricSpec)
 
 # the table columns of each task, in paper order; the first one is the task's main metric
-TASK_METRICS: dict[str, tuple[str, ...]] = {
-    "classification": ("accuracy", "uar", "f1_macro", "f1_weighted"),
-    "regression": ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"),
-    "multilabel": ("wacc", "f1_weighted"),
-}
-
-DATASET_LABELS = {"ravdess": "RAVDESS", "cremad": "CREMA-D", "mosei": "CMU-MOSEI"}
+TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task: task.metrics)
 
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
@@ -55,16 +69,18 @@ _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+
 
 def dataset_label(name: str) -> str:
     """Display name of a dataset (`cremad` -> `CREMA-D`)."""
-    return DATASET_LABELS.get(str(name).lower(), str(name))
+    key = str(name).lower()
+    return DATASETS.get(key).title if key in DATASETS else str(name)
 
 
 def task_of(metric_names: set[str]) -> str:
-    """The task whose metrics a set of test metric names holds (regression and multi-label have unique ones)."""
-    if metric_names & {"acc2_non0", "acc2_has0", "acc7", "mae", "corr"}:
-        return "regression"
-    if "wacc" in metric_names:
-        return "multilabel"
-    return "classification"
+    """The task whose metrics a set of test metric names holds: the first task with a metric no other has."""
+    tasks = list(TASK_METRICS)
+    for task in tasks:
+        others = {m for t in tasks if t != task for m in TASK_METRICS[t]}
+        if metric_names & (set(TASK_METRICS[task]) - others):
+            return task
+    return tasks[0]
 
 
 def main_metric(task: str) -> str:

@@ -15,10 +15,9 @@ from ablations.report.stats import DEFAULT_TEST, TESTS
 from ablations.report.table_text import protocol_text
 from ablations.report.tables import ComparisonTable, compare_all
 from avtca.config.base import Strict, load_yaml, suggest, validate
+from avtca.data.registry import DATASETS
 
 REFERENCES = Path(__file__).with_name("references.yaml")
-DATASETS = ("ravdess", "cremad", "mosei")
-DEFAULT_TASK = {"ravdess": "classification", "cremad": "classification", "mosei": "regression"}
 NOT_RUN = "not run"
 NOT_REPORTED = "not reported"
 # literature columns in display order; `f1` is an F1 whose averaging the source does not state
@@ -115,12 +114,12 @@ def _tables(studies, test: str) -> list[tuple[str, ComparisonTable]]:
 
 def sota_rows(refs: References, tables, m: Markup) -> list[tuple[str, list[str], list[list[str]]]]:
     """Per dataset: (title, header, rows) with literature rows labelled reported, study rows reproduced."""
-    datasets = list(DATASETS) + sorted({t.dataset for _, t in tables} - set(DATASETS))
+    datasets = DATASETS.names() + sorted({t.dataset for _, t in tables} - set(DATASETS.names()))
     out = []
     for ds in datasets:
         lit = [r for r in refs.references if r.dataset == ds]
         ours = [(name, t) for name, t in tables if t.dataset == ds and t.reference is not None]
-        task = ours[0][1].task if ours else DEFAULT_TASK.get(ds, "classification")
+        task = ours[0][1].task if ours else (DATASETS.get(ds).default_task if ds in DATASETS else "classification")
         keys = {k for r in lit for k in r.reported} | set(TASK_METRICS[task])
         metrics = [k for k in PAPER_METRICS if k in keys]
         header = [m.text(x) for x in ("Method", "Numbers", "Protocol", "Source")]
@@ -144,9 +143,10 @@ def sota_rows(refs: References, tables, m: Markup) -> list[tuple[str, list[str],
 def ablation_rows(refs: References, tables, m: Markup) -> tuple[list[str], list[list[str]], list[str]]:
     """Rows = the paper's components, columns = (dataset, protocol, study) main metric; plus notes."""
     columns: list[tuple[str, ComparisonTable]] = list(tables)
-    for ds in DATASETS:
+    for ds in DATASETS.names():
         if not any(t.dataset == ds for _, t in tables):
-            columns.append(("", ComparisonTable("", ds, NOT_RUN, False, DEFAULT_TASK[ds], (), None, "", [])))
+            task = DATASETS.get(ds).default_task
+            columns.append(("", ComparisonTable("", ds, NOT_RUN, False, task, (), None, "", [])))
     header = [m.text("Component")]
     for name, t in columns:
         spec = METRICS[main_metric(t.task)]

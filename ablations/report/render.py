@@ -12,10 +12,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from ablations.report.load import ReportInputError, load_optional, load_predictions, load_runs
-from ablations.report.robustness import robustness, robustness_frame, robustness_md, robustness_tex
+from ablations.report.outputs import REPORT_TABLES, TableInputs
+from ablations.report.robustness import robustness
 from ablations.report.stats import DEFAULT_TEST, TESTS
-from ablations.report.table_text import comparison_md, comparison_tex
-from ablations.report.tables import compare_all, summary_frame
+from ablations.report.tables import compare_all
 from avtca.config.base import suggest
 
 FORMATS = ("md", "tex", "csv", "png")
@@ -107,16 +107,13 @@ def render(
             else:
                 (dest / name).unlink(missing_ok=True)  # a stale file would change what a re-render shows
     dropped = int(runs.attrs.get("dropped", 0))
+    inputs = TableInputs(study, runs, tables, robust, dropped)
     files: list[Path] = []
-    if "md" in fmts:
-        files += [write_text(dest / "table.md", comparison_md(tables, study, dropped)),
-                  write_text(dest / "robustness.md", robustness_md(robust, study))]  # fmt: skip
-    if "tex" in fmts:
-        files += [write_text(dest / "table.tex", comparison_tex(tables, study)),
-                  write_text(dest / "robustness.tex", robustness_tex(robust, study))]  # fmt: skip
-    if "csv" in fmts:
-        files += [write_csv(dest / "summary.csv", summary_frame(tables)),
-                  write_csv(dest / "robustness.csv", robustness_frame(robust))]  # fmt: skip
+    for table in REPORT_TABLES.values():  # every registered table (ablations/report/outputs.py) asked for
+        if table.format in fmts:
+            content = table.build(inputs)
+            write = write_csv if table.format == "csv" else write_text
+            files.append(write(dest / table.file, content))
     figures: list[tuple[str, Path]] = []
     if "png" in fmts:
         for old in [*dest.glob("fig_*.png"), *dest.glob("fig_*.svg")]:

@@ -7,10 +7,10 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar, get_args
+from typing import Annotated, Any, TypeVar, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,6 +29,30 @@ class ConfigError(ValueError):
         self.source = source
         where = f"{source}: " if source else ""
         super().__init__(where + "invalid config\n  " + "\n  ".join(problems))
+
+
+def runtime(default: Any = ..., **kwargs: Any) -> Any:
+    """A field that picks where or how fast a run goes, never what it computes (device, workers, paths).
+
+    The mark lives on the field (`json_schema_extra={"runtime": True}`), so code that needs the list
+    (a cell's identity hash) reads it from the config classes: a new runtime knob is marked where it is declared.
+    """
+    return Field(default, json_schema_extra={"runtime": True}, **kwargs)
+
+
+def runtime_paths(cls: type[BaseModel], prefix: str = "") -> set[str]:
+    """Dotted paths of every field marked `runtime` in `cls` and the config classes nested in it (all kinds)."""
+    out: set[str] = set()
+    for name, info in cls.model_fields.items():
+        path = prefix + name
+        extra = info.json_schema_extra
+        if isinstance(extra, dict) and extra.get("runtime"):
+            out.add(path)
+            continue
+        for member in union_members(field_type(info)):
+            if member is not cls:
+                out |= runtime_paths(member, path + ".")
+    return out
 
 
 def suggest(word: str, choices: Iterable[str]) -> str:
@@ -74,7 +98,7 @@ def _walk(cls: type[BaseModel], loc: tuple) -> Any:
         if member is not None:
             current = member
         elif part in fields:
-            current = fields[part].annotation
+            current = field_type(fields[part])
     return current
 
 
@@ -86,11 +110,26 @@ def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
     return sorted(getattr(found, "model_fields", {}))
 
 
+def field_type(field: Any) -> Any:
+    """A field's annotation, keeping a registry slot that pydantic moved into `field.metadata`."""
+    slots = [m for m in field.metadata if callable(getattr(m, "config_types", None))]
+    return Annotated[field.annotation, slots[0]] if slots else field.annotation
+
+
+def _args(annotation: Any) -> tuple:
+    """`get_args`, with a registry-backed slot (`Annotated[Strict, REGISTRY]`) read as its registered kinds."""
+    args = get_args(annotation)
+    slots = [a for a in args[1:] if callable(getattr(a, "config_types", None))]
+    if slots:  # the registry is the union (avtca.registry): its members are the kinds registered now
+        return tuple(slots[0].config_types())
+    return args
+
+
 def _unwrap(annotation: Any, tag: str | None) -> Any:
     """First pydantic model inside an Annotated/Union/Optional annotation (matching `tag` if given)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation if tag is None or _tag_of(annotation) == tag else None
-    for arg in get_args(annotation):
+    for arg in _args(annotation):
         inner = _unwrap(arg, tag)
         if inner is not None:
             return inner
@@ -101,11 +140,11 @@ def union_members(annotation: Any) -> list[type[BaseModel]]:
     """The pydantic models of a (discriminated) union annotation, in declaration order."""
     if isinstance(annotation, type):
         return [annotation] if issubclass(annotation, BaseModel) else []
-    return [m for arg in get_args(annotation) for m in union_members(arg)]
+    return [m for arg in _args(annotation) for m in union_members(arg)]
 
 
 def _union_member(annotation: Any, tag: str) -> Any:
-    inner = _unwrap(annotation, tag) if get_args(annotation) else None
+    inner = _unwrap(annotation, tag) if _args(annotation) else None
     return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 

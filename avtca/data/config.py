@@ -8,15 +8,8 @@ from typing import Annotated, Literal
 from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from avtca.config.base import Strict, suggest
-
-# protocols each dataset accepts; the first one is the dataset's default
-PROTOCOLS: dict[str, tuple[str, ...]] = {
-    "ravdess": ("actor6fold", "avtca_release", "ecm_fixed", "random"),
-    "cremad": ("actor5fold", "random"),
-    "mosei": ("official",),
-}
-Protocol = Literal["actor6fold", "avtca_release", "ecm_fixed", "random", "actor5fold", "official"]
+from avtca.config.base import Strict, runtime, suggest
+from avtca.data.registry import DATASETS
 
 
 class CropNone(Strict):
@@ -89,10 +82,10 @@ def _default_cache() -> str:
 class DataConfig(Strict):
     """One dataset, its evaluation protocol and its preprocessing (the cache key is derived from it)."""
 
-    name: Literal["ravdess", "cremad", "mosei"] = "ravdess"
+    name: Annotated[str, DATASETS] = "ravdess"  # a registered dataset (avtca.data.registry)
     root: str = "synthetic"  # a directory, or `synthetic`: generate the dataset in its real format (cached)
-    cache: str = Field(default_factory=_default_cache)
-    protocol: Protocol | None = None  # None = the dataset's default (first of PROTOCOLS[name])
+    cache: str = runtime(default_factory=_default_cache)  # a location: outside a cell's identity
+    protocol: str | None = None  # None = the dataset's default (the first of its adapter's protocols)
     frames: PositiveInt = 15
     image_size: PositiveInt = 224
     audio_features: Literal["mfcc", "logmel"] = "mfcc"
@@ -103,7 +96,7 @@ class DataConfig(Strict):
     hop_length: PositiveInt = 512
     n_fft: PositiveInt = 2048
     crop: CropCfg = Field(default_factory=CropCenter)
-    n_jobs: int = 1  # preparation workers (joblib); -1 = all cores
+    n_jobs: int = runtime(1)  # preparation workers (joblib); -1 = all cores
     ravdess: RavdessOptions = Field(default_factory=RavdessOptions)
     cremad: CremadOptions = Field(default_factory=CremadOptions)
     mosei: MoseiOptions = Field(default_factory=MoseiOptions)
@@ -113,7 +106,7 @@ class DataConfig(Strict):
     @classmethod
     def _protocol_fits_dataset(cls, value: str | None, info: ValidationInfo) -> str | None:
         name = info.data.get("name")
-        allowed = PROTOCOLS.get(name or "", ())
+        allowed = DATASETS.get(name).protocols if name in DATASETS else ()
         if value is not None and allowed and value not in allowed:
             raise PydanticCustomError(
                 "protocol_mismatch",
@@ -125,7 +118,7 @@ class DataConfig(Strict):
     @property
     def protocol_name(self) -> str:
         """The protocol in effect (the dataset default when `protocol` is unset)."""
-        return self.protocol or PROTOCOLS[self.name][0]
+        return self.protocol or DATASETS.get(self.name).protocols[0]
 
     @property
     def is_synthetic(self) -> bool:

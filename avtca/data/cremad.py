@@ -6,7 +6,11 @@ import csv
 import re
 from pathlib import Path
 
-from avtca.data.config import CremadOptions
+import numpy as np
+
+from avtca.data.cache import Prepared
+from avtca.data.config import CremadOptions, DataConfig
+from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
 CODES = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
@@ -90,3 +94,28 @@ def scan(root: str | Path, options: CremadOptions) -> Scan:
             )
         )
     return out
+
+
+def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
+    """Perceived (majority-vote) labels when configured; clips without a majority are left out."""
+    if cfg.cremad.labels != "perceived":
+        return None
+    if "perceived" not in prepared.extra:
+        raise ValueError("perceived labels were not prepared (processedResults/tabulatedVotes.csv missing?)")
+    target = prepared.extra["perceived"]
+    return target, np.flatnonzero(target >= 0)
+
+
+ADAPTER = DATASETS.register(
+    DatasetAdapter(
+        name="cremad",
+        title="CREMA-D",
+        protocols=("actor5fold", "random"),
+        describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
+        n_actors=N_ACTORS,
+        scan=lambda root, cfg: scan(root, cfg.cremad),
+        clip_arrays=lambda clips: {"perceived": np.array([c.perceived for c in clips], dtype=np.int64)},
+        targets=_targets,
+        rank=1,
+    )
+)

@@ -52,7 +52,12 @@ def detect_faces(image: np.ndarray, detect_width: int = 320) -> list[Box]:
         img=gray, scale_factor=1.2, step_ratio=1, min_size=(lo, lo), max_size=(sh, sw), min_neighbor_number=2
     )
     boxes = [
-        (int(d["r"] / scale), int(d["c"] / scale), int((d["r"] + d["height"]) / scale), int((d["c"] + d["width"]) / scale))
+        (
+            int(d["r"] / scale),
+            int(d["c"] / scale),
+            int((d["r"] + d["height"]) / scale),
+            int((d["c"] + d["width"]) / scale),
+        )
         for d in found
     ]
     return sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)

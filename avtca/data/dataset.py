@@ -11,7 +11,9 @@ from torch.utils.data import Dataset
 from avtca.data.cache import Prepared
 from avtca.data.config import DataConfig
 from avtca.data.info import DatasetInfo, dataset_info
+from avtca.data.prepare import ensure_prepared
 from avtca.data.protocols import split_indices
+from avtca.data.registry import DATASETS
 
 
 class ClipDataset(Dataset):
@@ -58,22 +60,15 @@ class Splits(NamedTuple):
 
 def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarray]:
     """Targets for the configured labels/task, and the rows that have one."""
-    if cfg.name == "cremad" and cfg.cremad.labels == "perceived":
-        if "perceived" not in prepared.extra:
-            raise ValueError("perceived labels were not prepared (processedResults/tabulatedVotes.csv missing?)")
-        target = prepared.extra["perceived"]
-        return target, np.flatnonzero(target >= 0)  # clips without a majority vote are left out
-    if cfg.name == "mosei" and cfg.mosei.task == "emotions":
-        if "emotions" not in prepared.extra:
-            raise ValueError(f"{cfg.mosei.file} carries no emotion intensities; use mosei.task=sentiment")
-        return prepared.extra["emotions"].astype(np.float32), np.arange(len(prepared.ids))
+    select = DATASETS.get(cfg.name).targets
+    chosen = select(cfg, prepared) if select is not None else None  # the dataset's other labels, if configured
+    if chosen is not None:
+        return chosen
     return prepared.target, np.arange(len(prepared.ids))
 
 
 def build_splits(cfg: DataConfig, fold: int = 0, seed: int = 0, progress: bool = True) -> Splits:
     """Train/val/test datasets for `cfg`'s protocol; prepares the cache first when it is missing."""
-    from avtca.data.prepare import ensure_prepared
-
     info = dataset_info(cfg)
     prepared = ensure_prepared(cfg, progress=progress)
     target, usable = _targets(cfg, prepared)

@@ -5,11 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from avtca.data import cremad, mosei, ravdess
 from avtca.data.config import DataConfig
 from avtca.data.protocols import K_FOLDS, is_subject_independent, n_folds_of
-
-TITLES = {"ravdess": "RAVDESS", "cremad": "CREMA-D", "mosei": "CMU-MOSEI"}
+from avtca.data.registry import DATASETS
 
 
 @dataclass(frozen=True)
@@ -41,12 +39,15 @@ def n_folds(cfg: DataConfig) -> int:
 def _n_actors(cfg: DataConfig) -> int:
     if cfg.is_synthetic:
         return cfg.synthetic.actors
-    return ravdess.N_ACTORS if cfg.name == "ravdess" else cremad.N_ACTORS
+    actors = DATASETS.get(cfg.name).n_actors
+    if actors is None:
+        raise ValueError(f"dataset '{cfg.name}' has no actor count; its protocols cannot be actor k-fold")
+    return actors
 
 
 def protocol_label(cfg: DataConfig) -> str:
     """Human-readable protocol name used in every table and plot."""
-    title = TITLES[cfg.name] + (" (synthetic)" if cfg.is_synthetic else "")
+    title = DATASETS.get(cfg.name).title + (" (synthetic)" if cfg.is_synthetic else "")
     proto = cfg.protocol_name
     if proto in K_FOLDS:
         k = min(K_FOLDS[proto], _n_actors(cfg))
@@ -64,44 +65,20 @@ def protocol_label(cfg: DataConfig) -> str:
 
 def dataset_info(cfg: DataConfig) -> DatasetInfo:
     """Cheap description of the configured dataset (reads no media)."""
-    if cfg.name == "mosei":
-        task, names = ("regression", ()) if cfg.mosei.task == "sentiment" else ("multilabel", mosei.EMOTIONS)
-        n_out = 1 if task == "regression" else len(names)
-        head = {"kind": "regression"} if task == "regression" else {"kind": "multilabel", "n_labels": n_out}
-        audio_c, audio_l = mosei.AUDIO_DIM, cfg.mosei.seq_len
-        video_kind, video_shape = "features", (mosei.VISION_DIM, cfg.mosei.seq_len)
-        inputs = {
-            "video": {"kind": "features", "in_dim": mosei.VISION_DIM},
-            "audio": {"kind": "features", "in_dim": mosei.AUDIO_DIM},
-            "head": head,
-        }
-    else:
-        names = ravdess.CLASS_NAMES if cfg.name == "ravdess" else cremad.CLASS_NAMES
-        task, n_out = "classification", len(names)
-        audio_l = cfg.audio_length
-        if cfg.audio_features == "mfcc":
-            audio_c, audio = cfg.n_mfcc, {"kind": "mfcc", "n_mfcc": cfg.n_mfcc}
-        else:
-            audio_c, audio = cfg.n_mels, {"kind": "logmel", "n_mels": cfg.n_mels}
-        video_kind, video_shape = "frames", (cfg.frames, 3, cfg.image_size, cfg.image_size)
-        inputs = {
-            "video": {"kind": "frames", "frames": cfg.frames, "image_size": cfg.image_size},
-            "audio": audio,
-            "head": {"kind": "classification", "n_classes": n_out},
-        }
+    inputs = DATASETS.get(cfg.name).describe(cfg)
     return DatasetInfo(
         name=cfg.name,
-        task=task,
-        n_outputs=n_out,
-        class_names=tuple(names),
+        task=inputs.task,
+        n_outputs=len(inputs.class_names) or 1,  # one output per class or label; 1 for regression
+        class_names=tuple(inputs.class_names),
         subject_independent=is_subject_independent(cfg.protocol_name),
         protocol=cfg.protocol_name,
         protocol_label=protocol_label(cfg),
         n_folds=n_folds(cfg),
-        audio_channels=audio_c,
-        audio_length=audio_l,
-        video_kind=video_kind,
-        video_shape=video_shape,
-        model_inputs=inputs,
+        audio_channels=inputs.audio_channels,
+        audio_length=inputs.audio_length,
+        video_kind=inputs.video_kind,
+        video_shape=inputs.video_shape,
+        model_inputs=inputs.model_inputs,
         synthetic=cfg.is_synthetic,
     )

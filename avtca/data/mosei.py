@@ -8,7 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from avtca.data.config import MoseiOptions
+from avtca.data.cache import Prepared
+from avtca.data.config import DataConfig, MoseiOptions
+from avtca.data.registry import DATASETS, DatasetAdapter, Inputs
 from avtca.data.sources import DataLayoutError
 
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
@@ -129,3 +131,45 @@ def load(root: Path, options: MoseiOptions) -> tuple[dict[str, np.ndarray], dict
         "problems": [],
     }
     return arrays, manifest
+
+
+def describe(cfg: DataConfig) -> Inputs:
+    """Pre-extracted COVAREP/FACET sequences; sentiment regression or six emotion intensities."""
+    task, names = ("regression", ()) if cfg.mosei.task == "sentiment" else ("multilabel", EMOTIONS)
+    head = {"kind": "regression"} if task == "regression" else {"kind": "multilabel", "n_labels": len(names)}
+    return Inputs(
+        task=task,
+        class_names=names,
+        audio_channels=AUDIO_DIM,
+        audio_length=cfg.mosei.seq_len,
+        video_kind="features",
+        video_shape=(VISION_DIM, cfg.mosei.seq_len),
+        model_inputs={
+            "video": {"kind": "features", "in_dim": VISION_DIM},
+            "audio": {"kind": "features", "in_dim": AUDIO_DIM},
+            "head": head,
+        },
+    )
+
+
+def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
+    """The six emotion intensities when `mosei.task` is emotions; else the sentiment score."""
+    if cfg.mosei.task != "emotions":
+        return None
+    if "emotions" not in prepared.extra:
+        raise ValueError(f"{cfg.mosei.file} carries no emotion intensities; use mosei.task=sentiment")
+    return prepared.extra["emotions"].astype(np.float32), np.arange(len(prepared.ids))
+
+
+ADAPTER = DATASETS.register(
+    DatasetAdapter(
+        name="mosei",
+        title="CMU-MOSEI",
+        protocols=("official",),
+        describe=describe,
+        default_task="regression",
+        load=lambda root, cfg: load(root, cfg.mosei),
+        targets=_targets,
+        rank=2,
+    )
+)

@@ -19,12 +19,12 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from avtca.config.base import ConfigError, validate
-from avtca.data import cremad, mosei, ravdess
 from avtca.data.cache import Prepared, atomic_save_npz, cache_dir, load_cache, lock_path, shard_dir, write_cache
 from avtca.data.config import DataConfig
 from avtca.data.crop import CROPS, crop_resize
 from avtca.data.features import audio_features
 from avtca.data.media import MediaError, clip_window, frame_times, read_audio, read_frames, video_span
+from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, Scan
 
 log = logging.getLogger("avtca.data")
@@ -41,11 +41,10 @@ def dataset_root(cfg: DataConfig, progress: bool = True) -> Path:
 
 def scan_source(cfg: DataConfig, root: Path) -> Scan:
     """Run the dataset's adapter over `root`."""
-    if cfg.name == "ravdess":
-        return ravdess.scan(root, cfg.ravdess)
-    if cfg.name == "cremad":
-        return cremad.scan(root, cfg.cremad)
-    raise ValueError(f"{cfg.name} has no per-clip media to scan")
+    scan = DATASETS.get(cfg.name).scan
+    if scan is None:
+        raise ValueError(f"{cfg.name} has no per-clip media to scan")
+    return scan(root, cfg)
 
 
 def load_window(clip: Clip, cfg: DataConfig) -> tuple[np.ndarray, np.ndarray, float]:
@@ -163,8 +162,9 @@ def _prepare_media(cfg: DataConfig, root: Path, progress: bool) -> Path:
         "video": video[: len(loaded)],
         "target": np.array([c.label for c in loaded], dtype=np.int64),
     }
-    if cfg.name == "cremad":
-        arrays["perceived"] = np.array([c.perceived for c in loaded], dtype=np.int64)
+    extra = DATASETS.get(cfg.name).clip_arrays
+    if extra is not None:
+        arrays.update(extra(loaded))
     manifest = {
         "dataset": cfg.name,
         "root": str(root),
@@ -205,8 +205,9 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
             return cached
         root = dataset_root(cfg, progress)
         t0 = time.time()
-        if cfg.name == "mosei":
-            arrays, manifest = mosei.load(root, cfg.mosei)
+        load = DATASETS.get(cfg.name).load
+        if load is not None:  # pre-extracted features: no media to decode
+            arrays, manifest = load(root, cfg)
             final = write_cache(cfg, arrays, manifest)
         else:
             final = _prepare_media(cfg, root, progress)
@@ -230,7 +231,7 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
 def main(argv: list[str] | None = None) -> int:
     """CLI: prepare a dataset's cache; extra `key=value` pairs set other DataConfig fields."""
     p = argparse.ArgumentParser(prog="python -m avtca.data.prepare", description=__doc__)
-    p.add_argument("--dataset", required=True, choices=["ravdess", "cremad", "mosei"])
+    p.add_argument("--dataset", required=True, choices=DATASETS.names())
     p.add_argument("--root", required=True, help="dataset directory, or 'synthetic'")
     p.add_argument("--cache", default=None, help="cache directory (default: $AVTCA_CACHE or .cache/avtca)")
     p.add_argument("--n-jobs", type=int, default=1)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from avtca.data.config import RavdessOptions
+from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
 CLASS_NAMES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -79,3 +80,16 @@ def scan(root: str | Path, options: RavdessOptions) -> Scan:
             continue
         out.clips.append(Clip(id=clip_id, actor=key[5], label=int(key[1]) - 1, video=str(video), audio=str(audio)))
     return out
+
+
+ADAPTER = DATASETS.register(
+    DatasetAdapter(
+        name="ravdess",
+        title="RAVDESS",
+        protocols=("actor6fold", "avtca_release", "ecm_fixed", "random"),
+        describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
+        n_actors=N_ACTORS,
+        scan=lambda root, cfg: scan(root, cfg.ravdess),
+        rank=0,
+    )
+)

@@ -7,11 +7,11 @@ from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.heads import HEADS
 from avtca.models.modality_dropout import MODALITY_DROPOUT
-from avtca.models.model import AVTCA, count_parameters, create_model, model_config
+from avtca.models.model import AVTCA, count_parameters, create_model, load_model, model_config
 from avtca.models.presets import DESCRIPTIONS, PRESETS
 from avtca.models.video import VIDEO_ENCODERS
 from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION
-from avtca.models.weights import LoadReport, WeightsError, load_model, load_weights, save_checkpoint
+from avtca.models.weights import LoadReport, WeightsError, load_weights, save_checkpoint
 
 REGISTRIES = {
     "model.video": VIDEO_ENCODERS,

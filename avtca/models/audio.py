@@ -5,16 +5,62 @@
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 import torch
+from pydantic import PositiveInt
 from torch import nn
 
-from avtca.config.model import AudioFeatures, AudioLogMel, AudioMFCC
+from avtca.config.base import Strict
 from avtca.models.blocks import conv_bn_relu_1d
 from avtca.registry import Registry
 
 AUDIO_ENCODERS: Registry[nn.Module] = Registry("model.audio")
 
-OUT_DIM = 128
+OUT_DIM = 128  # both stages of every audio encoder
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class AudioMFCC(Strict):
+    """MFCC (B, n_mfcc, L) -> Conv1d stages 10->64->128 | 128->256->128 (valid conv + maxpool), as released."""
+
+    kind: Literal["mfcc"] = "mfcc"
+    stage1_dim: ClassVar[int] = OUT_DIM  # channels where intermediate fusion mixes
+    n_mfcc: PositiveInt = 10
+
+    @property
+    def in_channels(self) -> int:
+        """Channels C of the (B, C, L) input."""
+        return self.n_mfcc
+
+
+class AudioLogMel(Strict):
+    """Log-mel (B, n_mels, L): input BatchNorm (log-mel scales vary by band), then the MFCC conv stages."""
+
+    kind: Literal["logmel"] = "logmel"
+    stage1_dim: ClassVar[int] = OUT_DIM  # channels where intermediate fusion mixes
+    n_mels: PositiveInt = 64
+
+    @property
+    def in_channels(self) -> int:
+        """Channels C of the (B, C, L) input."""
+        return self.n_mels
+
+
+class AudioFeatures(Strict):
+    """Pre-extracted acoustic features (MOSEI COVAREP), (B, in_dim, L); 'same' padding keeps short sequences."""
+
+    kind: Literal["features"] = "features"
+    stage1_dim: ClassVar[int] = OUT_DIM  # channels where intermediate fusion mixes
+    in_dim: PositiveInt = 74
+
+    @property
+    def in_channels(self) -> int:
+        """Channels C of the (B, C, L) input."""
+        return self.in_dim
+
+
 
 
 class ConvAudioEncoder(nn.Module):

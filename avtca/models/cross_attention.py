@@ -5,18 +5,67 @@ Inputs and outputs are channel-first: audio (B, in_dim, La), video (B, in_dim, T
 
 from __future__ import annotations
 
+from typing import Annotated, ClassVar, Literal
+
 import torch
+from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
-from avtca.config.model import (
-    CrossAttentionBidirectional,
-    CrossAttentionGated,
-    CrossAttentionOff,
-    CrossAttentionSharedSelf,
-)
+from avtca.config.base import Strict
 from avtca.registry import Registry
 
 CROSS_ATTENTION: Registry[nn.Module] = Registry("model.cross_attention")
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class _HeadsDivideDim(Strict):
+    """Shared check: attention heads split `dim` evenly."""
+
+    @model_validator(mode="after")
+    def _heads_divide_dim(self):
+        if self.dim % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide dim ({self.dim})")
+        return self
+
+
+class CrossAttentionOff(Strict):
+    """No attention after stage 2."""
+
+    kind: Literal["off"] = "off"
+    crosses: ClassVar[bool] = False  # whether each output reads the other modality
+
+
+class CrossAttentionSharedSelf(_HeadsDivideDim):
+    """The released code: one shared MultiheadAttention used as self-attention on each modality."""
+
+    kind: Literal["shared_self"] = "shared_self"
+    crosses: ClassVar[bool] = False
+    dim: PositiveInt = 128
+    heads: PositiveInt = 8
+
+
+class CrossAttentionBidirectional(_HeadsDivideDim):
+    """The paper: audio queries video and video queries audio; residual + LayerNorm + feed-forward."""
+
+    kind: Literal["bidirectional"] = "bidirectional"
+    crosses: ClassVar[bool] = True
+    dim: PositiveInt = 128
+    heads: PositiveInt = 8
+    ff_mult: PositiveInt = 2
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+
+
+class CrossAttentionGated(_HeadsDivideDim):
+    """Bidirectional cross attention whose update is gated by the agreement of query and attended context."""
+
+    kind: Literal["gated"] = "gated"
+    crosses: ClassVar[bool] = True
+    dim: PositiveInt = 128
+    heads: PositiveInt = 8
+    ff_mult: PositiveInt = 2
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -65,7 +114,9 @@ class CrossLayer(nn.Module):
         self.attn = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.gate = nn.Linear(dim, dim) if gated else None
         self.norm1 = nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * dim, dim))
+        self.ff = nn.Sequential(
+            nn.Linear(dim, ff_mult * dim), nn.GELU(), nn.Dropout(dropout), nn.Linear(ff_mult * dim, dim)
+        )
         self.norm2 = nn.LayerNorm(dim)
         self.drop = nn.Dropout(dropout)
 

@@ -5,14 +5,61 @@ Sequences are channel-first between stages: audio (B, Ca, La), video (B, Cv, T).
 
 from __future__ import annotations
 
+from typing import ClassVar, Literal
+
 import torch
+from pydantic import PositiveFloat, PositiveInt, model_validator
 from torch import nn
 
-from avtca.config.model import FusionIA, FusionIT, FusionLT, FusionNone
+from avtca.config.base import Strict
 from avtca.models.blocks import AttentionBlock, CrossAttention
 from avtca.registry import Registry
 
 FUSIONS: Registry[nn.Module] = Registry("model.fusion")
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class FusionNone(Strict):
+    """Late concatenation only: the encoders never see each other."""
+
+    kind: Literal["none"] = "none"
+    # where the modalities first see each other: "intermediate" (between the encoders' stages 1 and 2),
+    # "late" (after stage 2) or None; ModelConfig checks `heads` against the widths at that point
+    mixes_at: ClassVar[str | None] = None
+
+
+class FusionLT(Strict):
+    """Late transformer: after stage 2, audio queries video and video queries audio."""
+
+    kind: Literal["lt"] = "lt"
+    mixes_at: ClassVar[str | None] = "late"
+    heads: PositiveInt = 8
+    mlp_ratio: PositiveFloat = 2.0
+
+    @model_validator(mode="after")
+    def _heads_divide_width(self) -> FusionLT:
+        if 128 % self.heads:
+            raise ValueError(f"heads ({self.heads}) must divide the stage-2 width 128")
+        return self
+
+
+class FusionIT(Strict):
+    """Intermediate transformer (the paper's): cross-attention blocks added residually after stage 1."""
+
+    kind: Literal["it"] = "it"
+    mixes_at: ClassVar[str | None] = "intermediate"
+    heads: PositiveInt = 8
+    mlp_ratio: PositiveFloat = 2.0
+
+
+class FusionIA(Strict):
+    """Intermediate attention: head-averaged attention maps gate the other modality after stage 1."""
+
+    kind: Literal["ia"] = "ia"
+    mixes_at: ClassVar[str | None] = "intermediate"
+    heads: PositiveInt = 8
+
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 

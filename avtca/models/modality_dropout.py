@@ -10,13 +10,38 @@ per layer until they overflow (the released code's expanded batches always hold 
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import PositiveFloat
 from torch import nn
 
-from avtca.config.model import ModalityDropoutNoise, ModalityDropoutOff, ModalityDropoutSoftHard
+from avtca.config.base import Strict
 from avtca.registry import Registry
 
 MODALITY_DROPOUT: Registry[nn.Module] = Registry("model.modality_dropout")
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class ModalityDropoutOff(Strict):
+    """Inputs pass unchanged."""
+
+    kind: Literal["off"] = "off"
+
+
+class ModalityDropoutSoftHard(Strict):
+    """Released 'softhard': per sample one of {both, soft mix c/(1-c), audio zeroed, video zeroed}."""
+
+    kind: Literal["softhard"] = "softhard"
+
+
+class ModalityDropoutNoise(Strict):
+    """Released 'noise': per sample one of {both, audio -> N(0, std), video -> N(0, std)}."""
+
+    kind: Literal["noise"] = "noise"
+    std: PositiveFloat = 1.0
+
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 

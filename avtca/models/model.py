@@ -11,14 +11,15 @@ import torch
 from torch import nn
 
 from avtca.config.base import ConfigError, Strict, apply_overrides, suggest, validate
-from avtca.config.model import ModelConfig
 from avtca.models.audio import AUDIO_ENCODERS
+from avtca.models.config import ModelConfig
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.heads import HEADS
 from avtca.models.modality_dropout import MODALITY_DROPOUT
 from avtca.models.presets import PRESETS
 from avtca.models.video import OUT_DIM, VIDEO_ENCODERS
+from avtca.models.weights import load_weights, read_model_checkpoint
 
 Maybe = torch.Tensor | None
 
@@ -122,7 +123,8 @@ def model_config(name_or_cfg: str | Mapping[str, Any] | ModelConfig = "avtca", *
     elif isinstance(name_or_cfg, str):
         if name_or_cfg not in PRESETS:
             names = sorted(PRESETS)
-            raise ConfigError([f"preset: '{name_or_cfg}' is not one of {', '.join(names)}{suggest(name_or_cfg, names)}"])
+            hint = suggest(name_or_cfg, names)
+            raise ConfigError([f"preset: '{name_or_cfg}' is not one of {', '.join(names)}{hint}"])
         data = copy.deepcopy(PRESETS[name_or_cfg])
     elif isinstance(name_or_cfg, Mapping):
         data = copy.deepcopy(dict(name_or_cfg))
@@ -144,7 +146,13 @@ def create_model(
     """
     model = AVTCA(model_config(name_or_cfg, **overrides))
     if weights is not None:
-        from avtca.models.weights import load_weights
-
         load_weights(model, weights)
+    return model
+
+
+def load_model(path: str | Path) -> AVTCA:
+    """Rebuild a model from a checkpoint written by `save_checkpoint` (the config travels with the weights)."""
+    cfg, checkpoint = read_model_checkpoint(path)
+    model = AVTCA(cfg)
+    load_weights(model, checkpoint)
     return model

@@ -32,16 +32,19 @@ _AVTCA: dict[str, Any] = {
 _VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "avtca": ("the paper: it fusion + bidirectional cross attention + channel/spatial/local", {}),
     "avtca-code": ("the released code: it fusion + one shared self-attention", {"cross_attention.kind": "shared_self"}),
-    "baseline-it": ("intermediate-transformer fusion without cross attention", {"cross_attention.kind": "off"}),
-    "avtca-no-ca": ("AVT-CA without the cross-attention stage", {"cross_attention.kind": "off"}),
-    "avtca-self-ca": ("AVT-CA with the released shared self-attention instead", {"cross_attention.kind": "shared_self"}),
+    "avtca-no-ca": ("AVT-CA without the cross-attention stage (= intermediate-transformer fusion only)",
+                    {"cross_attention.kind": "off"}),
     "avtca-gated-ca": ("AVT-CA with agreement-gated cross attention", {"cross_attention.kind": "gated"}),
     "avtca-no-channel": ("no channel gate in the modulator", {"video.channel_attention.kind": "off"}),
     "avtca-no-spatial": ("no spatial gate in the modulator", {"video.spatial_attention.kind": "off"}),
     "avtca-no-lfe": ("no local feature extractor", {"video.local_features.kind": "off"}),
     "avtca-no-modulator": (
         "neither gate nor local branch",
-        {"video.channel_attention.kind": "off", "video.spatial_attention.kind": "off", "video.local_features.kind": "off"},
+        {
+            "video.channel_attention.kind": "off",
+            "video.spatial_attention.kind": "off",
+            "video.local_features.kind": "off",
+        },
     ),
     "avtca-eca": ("ECA channel gate", {"video.channel_attention.kind": "eca"}),
     "avtca-cbam": ("CBAM spatial gate", {"video.spatial_attention.kind": "cbam"}),
@@ -53,5 +56,11 @@ _VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "avtca-video": ("video only (audio encoder not built)", {"modalities": "video"}),
 }
 
+# second names of the same model (one config, two names): alias -> preset
+ALIASES: dict[str, str] = {"avtca-self-ca": "avtca-code", "baseline-it": "avtca-no-ca"}
+
 PRESETS: dict[str, dict[str, Any]] = {name: apply_overrides(_AVTCA, ov) for name, (_, ov) in _VARIANTS.items()}
 DESCRIPTIONS: dict[str, str] = {name: text for name, (text, _) in _VARIANTS.items()}
+for _alias, _name in ALIASES.items():
+    PRESETS[_alias] = PRESETS[_name]  # the same dict: validated configs of both names are equal
+    DESCRIPTIONS[_alias] = f"alias of {_name}: {DESCRIPTIONS[_name]}"

@@ -7,26 +7,77 @@ sigmoid, as the released code does: `sigmoid(channel * spatial) * x`. With both 
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
+from pydantic import PositiveInt
 from torch import nn
 
-from avtca.config.model import (
-    ChannelAttentionECA,
-    ChannelAttentionOff,
-    ChannelAttentionSE,
-    LocalFeaturesLFE,
-    LocalFeaturesOff,
-    SpatialAttentionCBAM,
-    SpatialAttentionConv,
-    SpatialAttentionOff,
-)
+from avtca.config.base import Strict
 from avtca.models.blocks import depthwise
 from avtca.registry import Registry
 
 CHANNEL_ATTENTION: Registry[nn.Module] = Registry("model.video.channel_attention")
 SPATIAL_ATTENTION: Registry[nn.Module] = Registry("model.video.spatial_attention")
 LOCAL_FEATURES: Registry[nn.Module] = Registry("model.video.local_features")
+
+# ---------------------------------------------------------------- configs (one per kind)
+
+
+class ChannelAttentionOff(Strict):
+    """No channel gate."""
+
+    kind: Literal["off"] = "off"
+
+
+class ChannelAttentionSE(Strict):
+    """Squeeze-excite style gate of the released modulator: pool -> FC -> BN -> ReLU -> FC."""
+
+    kind: Literal["se"] = "se"
+    reduction: PositiveInt = 16
+    layers: PositiveInt = 1
+
+
+class ChannelAttentionECA(Strict):
+    """Efficient channel attention: pool -> 1-D conv across channels (kernel adaptive when None)."""
+
+    kind: Literal["eca"] = "eca"
+    kernel_size: PositiveInt | None = None
+
+
+class SpatialAttentionOff(Strict):
+    """No spatial gate."""
+
+    kind: Literal["off"] = "off"
+
+
+class SpatialAttentionConv(Strict):
+    """Spatial gate of the released modulator: 1x1 reduce, dilated 3x3 convs, 1x1 to one map."""
+
+    kind: Literal["conv"] = "conv"
+    reduction: PositiveInt = 16
+    dilated_convs: PositiveInt = 2
+    dilation: PositiveInt = 4
+
+
+class SpatialAttentionCBAM(Strict):
+    """CBAM spatial gate: channel mean and max -> kxk conv -> one map."""
+
+    kind: Literal["cbam"] = "cbam"
+    kernel_size: PositiveInt = 7
+
+
+class LocalFeaturesOff(Strict):
+    """No local (patch) branch."""
+
+    kind: Literal["off"] = "off"
+
+
+class LocalFeaturesLFE(Strict):
+    """EfficientFace local feature extractor: depthwise convs on the four quadrants of the stage input."""
+
+    kind: Literal["lfe"] = "lfe"
+
 
 
 class Off(nn.Module):
@@ -77,7 +128,8 @@ class SpatialConv(nn.Module):
         hidden = max(1, channels // reduction)
         mods: list[nn.Module] = [nn.Conv2d(channels, hidden, 1), nn.BatchNorm2d(hidden), nn.ReLU()]
         for _ in range(dilated_convs):
-            mods += [nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation), nn.BatchNorm2d(hidden), nn.ReLU()]
+            conv = nn.Conv2d(hidden, hidden, 3, padding=dilation, dilation=dilation)
+            mods += [conv, nn.BatchNorm2d(hidden), nn.ReLU()]
         mods.append(nn.Conv2d(hidden, 1, 1))
         self.gate = nn.Sequential(*mods)
 
@@ -109,7 +161,9 @@ class LocalFeatureExtractor(nn.Module):
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
         if out_channels % in_channels:
-            raise ValueError(f"local_features: out channels {out_channels} must be a multiple of in channels {in_channels}")
+            raise ValueError(
+                f"local_features: out channels {out_channels} must be a multiple of in channels {in_channels}"
+            )
 
         def branch() -> nn.Sequential:
             return nn.Sequential(

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from avtca.config.base import validate
-from avtca.config.model import ModelConfig
+from avtca.models.config import ModelConfig
 
 FORMAT = "avtca-ablations/1"
 
@@ -39,7 +39,9 @@ _RELEASED_RULES: list[tuple[str, str]] = [
     (r"^finalAttention\.", "cross_attention.attn."),
     (r"^classifier_1\.0\.", "head.linear."),
 ]
-_FUSION_NAMES = {"av": "audio_from_video", "av1": "audio_from_video", "va": "video_from_audio", "va1": "video_from_audio"}
+_FUSION_NAMES = {
+    "av": "audio_from_video", "av1": "audio_from_video", "va": "video_from_audio", "va1": "video_from_audio"
+}
 
 # EfficientFace trunk (also the visual part of the released model): exact key prefixes, old -> ours
 _GATE_C = "modulator.channel_att.gate_c.gate_c_"
@@ -159,10 +161,18 @@ def _load(module: nn.Module, state: dict[str, Any], report: LoadReport, allowed_
     own = module.state_dict()
     report.missing = sorted(k for k in own if k not in state and not k.startswith(allowed_missing))
     report.unexpected = sorted(k for k in state if k not in own)
-    shapes = [f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}" for k, v in state.items() if k in own and v.shape != own[k].shape]
+    shapes = [
+        f"{k}: file {tuple(v.shape)} vs model {tuple(own[k].shape)}"
+        for k, v in state.items()
+        if k in own and v.shape != own[k].shape
+    ]
     if report.missing or report.unexpected or shapes:
         lines = [f"weights ({report.source_format} format) do not fit the model:"]
-        for title, keys in (("missing in the file", report.missing), ("unexpected in the file", report.unexpected), ("shape mismatch", shapes)):
+        groups = (
+            ("missing in the file", report.missing), ("unexpected in the file", report.unexpected),
+            ("shape mismatch", shapes),
+        )
+        for title, keys in groups:
             if keys:
                 lines.append(f"  {title} ({len(keys)}): " + ", ".join(keys[:20]) + (" ..." if len(keys) > 20 else ""))
         raise WeightsError("\n".join(lines))
@@ -185,7 +195,9 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, Any]) -> Lo
     report = LoadReport(fmt)
     if fmt == "efficientface":
         if getattr(model, "video_encoder", None) is None or not hasattr(model.video_encoder, "stem"):
-            raise WeightsError("weights: an EfficientFace file needs a 'frames' video encoder (model.video.kind=frames)")
+            raise WeightsError(
+                "weights: an EfficientFace file needs a 'frames' video encoder (model.video.kind=frames)"
+            )
         state, report.ignored = convert_efficientface(obj.get("state_dict", obj))
         # the file has only the per-frame trunk; the temporal Conv1d stages keep their initialisation
         _load(model.video_encoder, state, report, allowed_missing=("block1.", "block2."))
@@ -202,21 +214,25 @@ def load_weights(model: nn.Module, source: str | Path | Mapping[str, Any]) -> Lo
     return report
 
 
-def save_checkpoint(model: nn.Module, path: str | Path, **extra: Any) -> Path:
-    """Save weights with the config that builds them (`load_model` rebuilds the model from the file alone)."""
+def write_checkpoint(path: str | Path, config: ModelConfig, state_dict: Mapping[str, Any], **extra: Any) -> Path:
+    """The one checkpoint writer: weights with the config that builds them, written atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"format": FORMAT, "config": model.cfg.model_dump(mode="json"), "state_dict": model.state_dict(), **extra}, path)
+    payload = {"format": FORMAT, "config": config.model_dump(mode="json"), "state_dict": state_dict, **extra}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(payload, tmp)
+    tmp.replace(path)  # a reader never sees a half-written checkpoint
     return path
 
 
-def load_model(path: str | Path) -> nn.Module:
-    """Rebuild a model from a checkpoint written by `save_checkpoint`."""
-    from avtca.models.model import AVTCA
+def save_checkpoint(model: nn.Module, path: str | Path, **extra: Any) -> Path:
+    """Save a model's weights with its config (`load_model` rebuilds the model from the file alone)."""
+    return write_checkpoint(path, model.cfg, model.state_dict(), **extra)
 
+
+def read_model_checkpoint(path: str | Path) -> tuple[ModelConfig, Mapping[str, Any]]:
+    """The model config and checkpoint object of a file written by `save_checkpoint` (models.model.load_model)."""
     obj = read_checkpoint(path)
     if detect_format(obj) != "avtca":
         raise WeightsError(f"{path}: not an avtca checkpoint (use create_model(name, weights=...) for other formats)")
-    model = AVTCA(validate(ModelConfig, obj["config"], str(path)))
-    _load(model, dict(obj["state_dict"]), LoadReport("avtca"))
-    return model
+    return validate(ModelConfig, obj["config"], str(path)), obj

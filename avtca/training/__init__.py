@@ -4,7 +4,7 @@ from avtca.training.config import EvalConfig, TrainConfig
 from avtca.training.errors import NonFiniteLoss, Pruned
 from avtca.training.evaluate import Condition, Evaluation, evaluate, evaluate_robustness, predict, robustness_conditions
 from avtca.training.loop import FitResult, fit, make_loss
-from avtca.training.train import TrainResult, make_loaders, save_checkpoint, train
+from avtca.training.train import TrainResult, make_loaders, save_best, train
 
 __all__ = [
     "Condition",
@@ -22,6 +22,6 @@ __all__ = [
     "make_loss",
     "predict",
     "robustness_conditions",
-    "save_checkpoint",
+    "save_best",
     "train",
 ]

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
-from avtca.config.base import Strict
+from avtca.config.base import Strict, runtime
 
 # ---- optimizer: the released code trains with SGD(lr 0.06, momentum 0.9, dampening 0.9, wd 1e-3)
 
@@ -19,9 +19,8 @@ class SGD(Strict):
     momentum: NonNegativeFloat = 0.9
     dampening: NonNegativeFloat = 0.9
     nesterov: bool = False
-    # one fused kernel for the whole update instead of a loop over tensors: same algorithm, faster; a runtime
-    # knob (not part of a cell's identity), like the device
-    fused: bool = False
+    # one fused kernel for the whole update instead of a loop over tensors: same algorithm, faster
+    fused: bool = runtime(False)
 
 
 class AdamW(Strict):
@@ -31,7 +30,7 @@ class AdamW(Strict):
     beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
-    fused: bool = False  # one fused kernel for the update (see SGD.fused)
+    fused: bool = runtime(False)  # one fused kernel for the update (see SGD.fused)
 
 
 OptimizerCfg = Annotated[SGD | AdamW, Field(discriminator="kind")]
@@ -145,10 +144,11 @@ class TrainConfig(Strict):
     compile: bool = False
     seed: int = 0
     deterministic: bool = False
-    device: str = "auto"
-    num_workers: NonNegativeInt = 0
-    threads: PositiveInt | None = None
-    save_checkpoint: bool = False
+    # runtime knobs: where and how fast a run goes, never its result (outside a cell's identity)
+    device: str = runtime("auto")
+    num_workers: NonNegativeInt = runtime(0)
+    threads: PositiveInt | None = runtime(None)
+    save_checkpoint: bool = runtime(False)
 
     @field_validator("device")
     @classmethod

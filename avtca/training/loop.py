@@ -139,7 +139,9 @@ class _Progress:
 
     def __init__(self, progress: Any, total: int):
         self.own = progress is None
-        self.target = tqdm(total=total, desc="epochs", unit="epoch", leave=False, disable=None) if self.own else progress
+        self.target = (
+            tqdm(total=total, desc="epochs", unit="epoch", leave=False, disable=None) if self.own else progress
+        )
 
     def step(self, epoch: int, metrics: dict[str, float], monitor: str) -> None:
         target = self.target

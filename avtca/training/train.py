@@ -12,14 +12,17 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from avtca.data import build_splits
 from avtca.metrics import confusion, per_class_report
+from avtca.models.model import create_model
+from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
 from avtca.training.evaluate import evaluate, prediction_frame, robustness_conditions, robustness_evaluations
 from avtca.training.loop import Report, fit
 from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
 
 if TYPE_CHECKING:
-    from avtca.config.experiment import ExperimentConfig
+    from avtca.experiment import ExperimentConfig
 
 @dataclass
 class TrainResult:
@@ -84,9 +87,6 @@ def train(
     `progress` is None (own epoch bar), False (silent, data preparation too), a tqdm-like object, or a
     callable(epoch, metrics).
     """
-    from avtca import create_model
-    from avtca.data import build_splits
-
     start = time.perf_counter()
     tcfg = cfg.train
     with torch_threads(tcfg.threads):
@@ -145,23 +145,10 @@ def _predictions(test: Any, task: str, evaluations: dict) -> pd.DataFrame | None
     return pd.concat(frames, ignore_index=True)
 
 
-def save_checkpoint(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
-    """Write the best weights in the model library's checkpoint format (`avtca.create_model(weights=path)` loads it)."""
-    from avtca.models.weights import FORMAT
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+def save_best(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
+    """Write a run's best weights as a model checkpoint (`avtca.create_model(weights=path)` loads it)."""
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
-    payload = {
-        "format": FORMAT,
-        "config": cfg.model.model_dump(mode="json"),  # rebuilds the model from the file alone
-        "state_dict": result.state_dict,
-        "epoch": result.best_epoch,
-        "monitor": result.monitor,
-        "best_value": best.get(result.monitor),
-        "experiment": cfg.model_dump(mode="json"),
-    }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)  # atomic: a reader never sees a half-written checkpoint
-    return path
+    return write_checkpoint(
+        path, cfg.model, result.state_dict, epoch=result.best_epoch, monitor=result.monitor,
+        best_value=best.get(result.monitor), experiment=cfg.model_dump(mode="json"),
+    )

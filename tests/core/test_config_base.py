@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 import pytest
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, ValidationError
 
 from avtca.config.base import (
     ConfigError,
@@ -69,7 +69,7 @@ def test_literal_and_type_errors_name_the_key():
 
 def test_validated_config_is_immutable():
     cfg = validate(Top, {})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         cfg.lr = 1.0  # type: ignore[misc]
 
 

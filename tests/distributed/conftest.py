@@ -146,7 +146,7 @@ class Servers:
 
 def _read_banner(proc: subprocess.Popen, timeout_s: float) -> str:
     lines: queue.Queue = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
     text, deadline = "", time.monotonic() + timeout_s
     while "Ctrl-C stops both" not in text:
         try:
@@ -170,7 +170,7 @@ def study_servers(scratch):
                             start_new_session=True)
     try:
         banner = _read_banner(proc, timeout_s=240)
-    except Exception as err:
+    except Exception as err:  # noqa: BLE001 - whatever went wrong, the server process must not outlive the test
         os.killpg(proc.pid, signal.SIGKILL)
         pytest.fail(f"ablations.server did not come up: {err}")
     found = dict(re.findall(r"^(--tracking-uri|--storage)\s+(\S+)", banner, re.M))

@@ -32,7 +32,7 @@ def with_password(servers, url: str) -> str:
 
 
 def prepare(study_path: Path, storage: str, tracking: str) -> list:
-    """What must happen once before workers start (PITFALLS: schema-creation race): storage, study, parent run."""
+    """What must happen once before workers start (the schema-creation race of concurrent first connections): storage, study, parent run."""
     from ablations.run import prepare_optuna
     from ablations.study import load_study
     from ablations.tracking import Tracker
@@ -170,7 +170,7 @@ def test_tracking_server_going_away_keeps_results_and_flags_them(study_servers, 
     missing = [t for t in flagged if (t.user_attrs["cell_id"], str(t.number)) not in finished_runs()]
     assert missing, text
     resync_log = tmp_path / "resync.log"
-    for attempt in range(2):  # the second pass must find nothing left to do
+    for _attempt in range(2):  # the second pass must find nothing left to do
         proc = start_runner(study, servers.storage, servers.tracking, env, resync_log, "--resync-tracking")
         assert wait_all([proc], timeout_s=240) == [0], resync_log.read_text()
     out = resync_log.read_text()

@@ -99,7 +99,7 @@ def test_cluster_listens_on_loopback_only(private_pg):
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_workers_creating_the_optuna_schema_at_once_take_turns(pg_url):
-    # without the advisory lock 3 of 4 die with UniqueViolation pg_type_typname_nsp_index (PITFALLS)
+    # without the advisory lock 3 of 4 die with UniqueViolation pg_type_typname_nsp_index
     import multiprocessing as mp
     import time
 

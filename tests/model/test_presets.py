@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import yaml
+from pydantic import ValidationError
 
 from avtca.config.base import dump_yaml, flatten, validate
 from avtca.config.model import ModelConfig
@@ -72,8 +73,8 @@ def test_override_spellings_agree_and_never_mutate():
     c = model_config(cfg, overrides={"model.fusion.kind": "lt"})
     assert a == b == c and a.fusion.kind == "lt"
     assert cfg.fusion.kind == "it" and PRESETS["avtca"]["fusion"]["kind"] == "it"
-    with pytest.raises(Exception):
-        cfg.fusion = a.fusion  # frozen
+    with pytest.raises(ValidationError, match="frozen"):
+        cfg.fusion = a.fusion
 
 
 def test_config_instances_build_the_same_model():
@@ -82,3 +83,15 @@ def test_config_instances_build_the_same_model():
     torch.manual_seed(3)
     m2 = create_model("avtca-code")
     assert all(torch.equal(x, y) for x, y in zip(m1.state_dict().values(), m2.state_dict().values()))
+
+
+def test_no_two_presets_are_the_same_model_unless_aliases():
+    from avtca.models.presets import ALIASES, DESCRIPTIONS
+
+    canonical = [name for name in PRESETS if name not in ALIASES]
+    dumps = {name: model_config(name).model_dump_json() for name in canonical}
+    same = [(a, b) for i, a in enumerate(canonical) for b in canonical[i + 1:] if dumps[a] == dumps[b]]
+    assert same == [], f"identical presets {same}: make one an alias (avtca.models.presets.ALIASES)"
+    for alias, name in ALIASES.items():
+        assert model_config(alias) == model_config(name) and DESCRIPTIONS[alias].startswith(f"alias of {name}")
+    assert set(DESCRIPTIONS) == set(PRESETS)

@@ -2,34 +2,30 @@
 
 from __future__ import annotations
 
-import typing
-
 import pytest
 import torch
 from tests.model.helpers import B, L, SIZE, T, audio_batch, video_batch
 
-from avtca.config import model as cm
+from avtca.config.base import ConfigError, field_type, union_members
 from avtca.models import REGISTRIES
 from avtca.models.audio import AUDIO_ENCODERS
 from avtca.models.blocks import shuffle_stage
+from avtca.models.config import ModelConfig
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.heads import HEADS
 from avtca.models.modality_dropout import MODALITY_DROPOUT
+from avtca.models.model import model_config
 from avtca.models.video import VIDEO_ENCODERS
-from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION, Modulator
-
-UNIONS = {
-    "model.video": cm.VideoCfg,
-    "model.video.channel_attention": cm.ChannelAttentionCfg,
-    "model.video.spatial_attention": cm.SpatialAttentionCfg,
-    "model.video.local_features": cm.LocalFeaturesCfg,
-    "model.audio": cm.AudioCfg,
-    "model.fusion": cm.FusionCfg,
-    "model.cross_attention": cm.CrossAttentionCfg,
-    "model.head": cm.HeadCfg,
-    "model.modality_dropout": cm.ModalityDropoutCfg,
-}
+from avtca.models.video_attention import (
+    CHANNEL_ATTENTION,
+    LOCAL_FEATURES,
+    SPATIAL_ATTENTION,
+    ChannelAttentionOff,
+    ChannelAttentionSE,
+    LocalFeaturesLFE,
+    Modulator,
+)
 
 
 def _cfg(registry, kind: str, **fields):
@@ -40,11 +36,35 @@ def _grad_sum(module: torch.nn.Module) -> float:
     return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
 
 
-@pytest.mark.parametrize("slot", sorted(UNIONS))
-def test_every_config_kind_is_registered(slot):
-    kinds = sorted(t.model_fields["kind"].default for t in typing.get_args(typing.get_args(UNIONS[slot])[0]))
-    assert REGISTRIES[slot].names() == kinds
-    assert REGISTRIES[slot].slot == slot
+def _slot_annotation(slot: str):
+    """The annotation of a dotted model slot (`model.video.channel_attention`), walked from ModelConfig."""
+    owners, annotation = [ModelConfig], None
+    for part in slot.split(".")[1:]:
+        annotation = field_type(next(o for o in owners if part in o.model_fields).model_fields[part])
+        owners = union_members(annotation)  # the kinds of this slot; the next part is a field of one of them
+    return annotation
+
+
+@pytest.mark.parametrize("slot", sorted(REGISTRIES))
+def test_config_slot_is_its_registry(slot):
+    registry = REGISTRIES[slot]
+    assert registry.slot == slot and registry.names()
+    assert union_members(_slot_annotation(slot)) == registry.config_types()
+
+
+@pytest.mark.parametrize("slot", sorted(REGISTRIES))
+def test_every_kind_validates_in_model_config(slot):
+    for kind in REGISTRIES[slot].names():
+        cfg = model_config("avtca", **{f"{slot}.kind": kind})
+        node = cfg
+        for part in slot.split(".")[1:]:
+            node = getattr(node, part)
+        assert node.kind == kind and isinstance(node, REGISTRIES[slot].config_type(kind))
+
+
+def test_unknown_kind_in_config_lists_registered_ones():
+    with pytest.raises(ConfigError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"):
+        model_config("avtca", **{"fusion.kind": "itt"})
 
 
 def test_unknown_kind_lists_registered_ones():
@@ -97,13 +117,13 @@ def test_local_features_match_the_stage_output(kind, size):
 
 @pytest.mark.parametrize("size", range(3, 41))
 def test_local_features_tile_any_map_of_at_least_3(size):
-    local = LOCAL_FEATURES.build(cm.LocalFeaturesLFE(), in_channels=2, out_channels=4)
+    local = LOCAL_FEATURES.build(LocalFeaturesLFE(), in_channels=2, out_channels=4)
     x = torch.randn(2, 2, size, size + 1)
     assert local(x).shape == shuffle_stage(2, 4, 1)(x).shape
 
 
 def test_local_features_keep_quadrants_apart():
-    local = LOCAL_FEATURES.build(cm.LocalFeaturesLFE(), in_channels=29, out_channels=116).eval()
+    local = LOCAL_FEATURES.build(LocalFeaturesLFE(), in_channels=29, out_channels=116).eval()
     x = torch.randn(1, 29, 16, 16)
     y = x.clone()
     y[:, :, 8:, 8:] += 1.0  # change only the bottom-right quadrant
@@ -112,25 +132,23 @@ def test_local_features_keep_quadrants_apart():
 
 
 def test_modulator_identity_with_both_gates_off():
-    off = CHANNEL_ATTENTION.build(cm.ChannelAttentionOff(), channels=8)
+    off = CHANNEL_ATTENTION.build(ChannelAttentionOff(), channels=8)
     x = torch.randn(2, 8, 4, 4)
     assert torch.equal(Modulator(off, off)(x), x)
-    se = CHANNEL_ATTENTION.build(cm.ChannelAttentionSE(reduction=2), channels=8).eval()
+    se = CHANNEL_ATTENTION.build(ChannelAttentionSE(reduction=2), channels=8).eval()
     assert torch.allclose(Modulator(se, off)(x), torch.sigmoid(se(x)) * x)
 
 
 @pytest.mark.parametrize("kind", VIDEO_ENCODERS.names())
 def test_video_encoders(kind):
-    if kind == "frames":
-        enc = VIDEO_ENCODERS.build(cm.VideoFrames(frames=T, image_size=SIZE, stage_repeats=[1, 1, 1]))
-        x = video_batch(requires_grad=True)
-        steps = T
-    else:
-        enc = VIDEO_ENCODERS.build(cm.VideoFeatures(in_dim=35))
-        x = torch.randn(B, 35, 9, requires_grad=True)
-        steps = 9
+    small = {"frames": T, "image_size": SIZE, "stage_repeats": [1, 1, 1]}
+    cfg_type = VIDEO_ENCODERS.config_type(kind)
+    cfg = cfg_type(**{k: v for k, v in small.items() if k in cfg_type.model_fields})
+    enc = VIDEO_ENCODERS.build(cfg)
+    x = torch.rand(cfg.input_shape(B, 9), requires_grad=True)
+    steps = x.shape[1] if x.dim() == 5 else x.shape[-1]  # frames (B, T, 3, H, W) or a sequence (B, C, L)
     h1 = enc.stage1(x)
-    assert h1.shape == (B, enc.dim1, steps) and enc.dim1 == 64
+    assert h1.shape == (B, enc.dim1, steps) and enc.dim1 == cfg.stage1_dim
     h2 = enc.stage2(h1)
     assert h2.shape == (B, 128, steps) and enc.dim2 == 128
     h2.sum().backward()
@@ -138,7 +156,7 @@ def test_video_encoders(kind):
 
 
 def test_frames_encoder_rejects_wrong_frames():
-    enc = VIDEO_ENCODERS.build(cm.VideoFrames(frames=3, image_size=SIZE, stage_repeats=[1, 1, 1]))
+    enc = VIDEO_ENCODERS.build(VIDEO_ENCODERS.config_type("frames")(frames=3, image_size=SIZE, stage_repeats=[1, 1, 1]))
     with pytest.raises(ValueError, match=r"expected 3 frames \(model.video.frames\)"):
         enc.stage1(video_batch())
     with pytest.raises(ValueError, match=r"model.video.image_size=32"):
@@ -147,12 +165,13 @@ def test_frames_encoder_rejects_wrong_frames():
 
 @pytest.mark.parametrize("kind", AUDIO_ENCODERS.names())
 def test_audio_encoders(kind):
-    cfg = {"mfcc": cm.AudioMFCC(), "logmel": cm.AudioLogMel(n_mels=20), "features": cm.AudioFeatures(in_dim=74)}[kind]
-    channels = {"mfcc": 10, "logmel": 20, "features": 74}[kind]
+    cfg = AUDIO_ENCODERS.config_type(kind)()
+    channels = cfg.in_channels
     enc = AUDIO_ENCODERS.build(cfg)
     x = audio_batch(channels, requires_grad=True)
-    h1, shrink = enc.stage1(x), (6 if kind != "features" else 0)  # 'valid' conv + maxpool: -3 per block
-    assert h1.shape == (B, 128, L - shrink)
+    h1 = enc.stage1(x)
+    shrink = L - h1.shape[-1]  # 'valid' convs shorten the sequence, 'same' ones keep it
+    assert h1.shape == (B, cfg.stage1_dim, L - shrink) and shrink in (0, 6)
     h2 = enc.stage2(h1)
     assert h2.shape == (B, 128, L - 2 * shrink)
     h2.sum().backward()
@@ -172,22 +191,23 @@ def test_fusion(kind):
     assert la.shape == a2.shape and lv.shape == v2.shape
     # the audio output depends on the video input exactly when the fusion mixes at that point
     (a.sum() + la.sum()).backward()
-    mixes_mid, mixes_late = kind in ("it", "ia"), kind == "lt"
+    mixes_at = FUSIONS.config_type(kind).mixes_at  # a fact of the kind, not a list here
+    mixes_mid, mixes_late = mixes_at == "intermediate", mixes_at == "late"
     assert (v1.grad is not None and v1.grad.abs().sum() > 0) == mixes_mid
     assert (v2.grad is not None and v2.grad.abs().sum() > 0) == mixes_late
 
 
 @pytest.mark.parametrize("kind", CROSS_ATTENTION.names())
 def test_cross_attention(kind):
-    extra = {"dim": 64} if kind != "off" else {}
-    ca = CROSS_ATTENTION.build(_cfg(CROSS_ATTENTION, kind, **extra), in_dim=128)
+    extra = {"dim": 64} if "dim" in CROSS_ATTENTION.config_type(kind).model_fields else {}
+    cfg = _cfg(CROSS_ATTENTION, kind, **extra)
+    ca = CROSS_ATTENTION.build(cfg, in_dim=128)
     a, v = torch.randn(B, 128, 7, requires_grad=True), torch.randn(B, 128, T, requires_grad=True)
     oa, ov = ca(a, v)
     assert oa.shape == (B, ca.out_dim, 7) and ov.shape == (B, ca.out_dim, T)
-    assert ca.out_dim == (128 if kind == "off" else 64)
+    assert ca.out_dim == getattr(cfg, "dim", 128)  # projects to `dim`, or keeps the input width
     oa.sum().backward()
-    crosses = kind in ("bidirectional", "gated")
-    assert (v.grad is not None and v.grad.abs().sum() > 0) == crosses
+    assert (v.grad is not None and v.grad.abs().sum() > 0) == cfg.crosses
 
 
 @pytest.mark.parametrize("kind", HEADS.names())
@@ -196,7 +216,7 @@ def test_heads(kind):
     head = HEADS.build(cfg, in_dim=256)
     a, v = torch.randn(B, 128, 7, requires_grad=True), torch.randn(B, 128, T, requires_grad=True)
     out = head(a, v)
-    assert out.shape == (B, cm.n_outputs(cfg)) == (B, {"classification": 8, "regression": 1, "multilabel": 6}[kind])
+    assert out.shape == (B, cfg.n_outputs) and cfg.n_outputs >= 1
     out.sum().backward()
     assert a.grad.abs().sum() > 0 and v.grad.abs().sum() > 0
 
@@ -210,7 +230,7 @@ def test_modality_dropout_is_identity_in_eval(kind):
 
 
 def test_softhard_draws_one_released_variant_per_sample():
-    drop = MODALITY_DROPOUT.build(cm.ModalityDropoutSoftHard()).train()
+    drop = MODALITY_DROPOUT.build(MODALITY_DROPOUT.config_type("softhard")()).train()
     a, v = torch.ones(400, 3, 5), torch.ones(400, 2, 3, 4, 4)
     oa, ov = drop(a, v)
     sa, sv = oa[:, 0, 0], ov[:, 0, 0, 0, 0]
@@ -222,7 +242,7 @@ def test_softhard_draws_one_released_variant_per_sample():
 
 
 def test_noise_replaces_at_most_one_modality():
-    drop = MODALITY_DROPOUT.build(cm.ModalityDropoutNoise(std=1.0)).train()
+    drop = MODALITY_DROPOUT.build(MODALITY_DROPOUT.config_type("noise")(std=1.0)).train()
     a, v = torch.full((300, 3, 5), 7.0), torch.full((300, 2, 3, 4, 4), 7.0)
     oa, ov = drop(a, v)
     a_kept = (oa == 7).flatten(1).all(1)

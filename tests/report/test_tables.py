@@ -73,7 +73,7 @@ def test_tables_hold_hand_computed_statistics(tmp_path, test):
     table = (dest / "table.md").read_text()
     lines = {ln.split("|")[1].strip(): ln for ln in table.splitlines() if ln.startswith("| `")}
     assert list(lines) == [f"`{v}`" for v in VARIANTS]  # reference first, then study (runs.csv) order
-    for (variant, metric), e in expected.items():
+    for (variant, _metric), e in expected.items():
         line = lines[f"`{variant}`"]
         assert f"{e['std'] * 100:.2f} [{e['ci_low'] * 100:.2f}, {e['ci_high'] * 100:.2f}]" in line
         assert f"{e['mean'] * 100:.2f}" in line

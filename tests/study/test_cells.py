@@ -13,7 +13,7 @@ import pytest
 from avtca.config.base import ConfigError, validate
 
 from ablations.cells import (
-    FileClaimStore, cell_id, claims_dir, enumerate_cells, open_claim_store, resolve, worker_name,
+    RUNTIME_KEYS, FileClaimStore, cell_id, claims_dir, enumerate_cells, open_claim_store, resolve, worker_name,
 )
 from ablations.study import StudyConfig
 
@@ -38,11 +38,32 @@ def test_cell_id_ignores_runtime_knobs_but_not_the_experiment():
     assert cell_id(base, 0, 0) != cell_id(resolve(study, {"model.fusion.kind": "lt"}), 0, 0)
 
 
+def test_runtime_keys_are_read_from_the_marked_fields():
+    from pydantic import BaseModel
+
+    from avtca.config.base import Strict, runtime, runtime_paths
+
+    assert RUNTIME_KEYS == {
+        "train.device", "train.num_workers", "train.threads", "train.save_checkpoint", "train.optimizer.fused",
+        "data.cache", "data.n_jobs",
+    }
+
+    class Inner(Strict):
+        workers: int = runtime(2)
+        width: int = 3
+
+    class Outer(BaseModel):
+        inner: Inner = Inner()
+        where: str = runtime("here")
+
+    assert runtime_paths(Outer) == {"inner.workers", "where"}
+
+
 def test_quickstart_cell_ids_are_pinned():
     """A study resumes by cell id: a schema change that moves the ids makes every existing study start over.
 
     If this fails after adding a config option, either its default changes nothing that was trained before
-    and it is a runtime knob (add it to RUNTIME_KEYS), or the change is meant to retrain: then update the
+    and it is a runtime knob (declare it with `runtime(...)`, avtca.config.base), or the change is meant to retrain: then update the
     ids here and say so in the commit.
     """
     from ablations.study import load_study

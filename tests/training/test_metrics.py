@@ -106,3 +106,25 @@ def test_monitor_defaults_and_directions():
     assert default_monitor("multilabel") == "val/wacc"
     assert not higher_is_better("val/loss") and not higher_is_better("val/mae")
     assert higher_is_better("val/uar")
+
+
+def test_one_registry_for_training_studies_and_reports():
+    from ablations.report.metrics import METRICS as REPORT_METRICS
+    from ablations.report.metrics import TASK_METRICS
+    from avtca.metrics import METRICS, TASKS, Metric, register_metric
+
+    assert set(REPORT_METRICS) == set(METRICS)
+    for name, metric in METRICS.items():
+        assert REPORT_METRICS[name].higher_is_better == metric.higher_is_better == higher_is_better(f"val/{name}")
+        assert REPORT_METRICS[name].label == metric.label
+    for task in TASKS.values():
+        assert set(task.metrics) | {task.monitor} <= set(METRICS) and TASK_METRICS[task.name] == task.metrics
+    # a metric registered later is seen by training (direction) and reports (label, scale) alike
+    register_metric(Metric("brier", "Brier score", higher_is_better=False, percent=False))
+    try:
+        assert not higher_is_better("test/brier")
+        assert REPORT_METRICS["brier"].label == "Brier score" and REPORT_METRICS["brier"].scale() == 1.0
+        with pytest.raises(ValueError, match="registered twice"):
+            register_metric(Metric("brier", "again"))
+    finally:
+        del METRICS["brier"]

@@ -9,10 +9,10 @@ import torch
 from torch.utils.data import DataLoader
 
 import avtca
-from avtca.config.experiment import resolve_experiment
+from avtca.experiment import resolve_experiment
 from avtca.data import build_splits
 from avtca.metrics import METRIC_NAMES
-from avtca.training import Pruned, evaluate, save_checkpoint, train
+from avtca.training import Pruned, evaluate, save_best, train
 
 CONDITIONS = ["audio_off", "video_off", "audio_noise_0.5", "video_noise_0.5", "audio_noise_1.0", "video_noise_1.0"]
 
@@ -59,7 +59,7 @@ def test_train_learns_above_chance_with_all_documented_outputs(data, tmp_path):
     assert result.best_epoch == min(result.history, key=lambda h: h["val/loss"])["epoch"]
 
     # the reported test metrics are those of the best epoch's weights, and the checkpoint reproduces them
-    path = save_checkpoint(result, tmp_path / "best.pt", cfg)
+    path = save_best(result, tmp_path / "best.pt", cfg)
     model = avtca.create_model(cfg.model, weights=path)
     assert result.n_params == sum(p.numel() for p in model.parameters())
     again = evaluate(model, DataLoader(splits.test, batch_size=16), "classification", prefix="test/")

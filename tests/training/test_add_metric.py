@@ -1,0 +1,58 @@
+"""docs/ARCHITECTURE.md's "a metric" recipe, copied as written into a new module: training, studies and reports see it."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import cohen_kappa_score
+
+from ablations.report.metrics import METRICS as REPORT_METRICS
+from ablations.report.metrics import TASK_METRICS
+from avtca.metrics import METRIC_NAMES, METRICS, TASKS, compute_metrics, default_monitor, higher_is_better
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md"
+
+
+def _recipe() -> str:
+    section = DOC.read_text().split("- **a metric**", 1)[1]
+    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
+
+
+@pytest.fixture
+def kappa(tmp_path, monkeypatch):
+    base = TASKS["classification"]
+    (tmp_path / "kappa_metric.py").write_text(_recipe())
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.import_module("kappa_metric")
+    yield
+    TASKS["classification"] = base
+    METRICS.pop("kappa", None)
+    sys.modules.pop("kappa_metric", None)
+
+
+def test_recipe_metric_is_computed_and_shown(kappa):
+    y_true = np.array([0, 1, 2, 2, 1, 0, 1, 2])
+    logits = np.eye(3)[[0, 1, 2, 1, 1, 0, 2, 2]]
+    metrics = compute_metrics("classification", y_true, logits)
+    assert metrics["kappa"] == pytest.approx(cohen_kappa_score(y_true, logits.argmax(1)))
+    assert metrics["accuracy"] == pytest.approx(6 / 8)  # the task's own metrics are still there
+    assert METRIC_NAMES["classification"][-1] == "kappa" == TASK_METRICS["classification"][-1]
+    assert higher_is_better("val/kappa") and REPORT_METRICS["kappa"].label == "Cohen's kappa"
+    assert default_monitor("classification") == "val/accuracy"
+
+
+def test_recipe_metric_is_a_valid_study_objective(kappa):
+    from ablations.cells import objective_problems
+    from ablations.study import StudyConfig
+
+    study = StudyConfig.model_validate({
+        "name": "k", "dataset": {"name": "ravdess"}, "objective": {"metric": "val/kappa", "direction": "maximize"},
+    })
+    assert objective_problems(study) == []
+    wrong = study.model_copy(update={"objective": study.objective.model_copy(update={"direction": "minimize"})})
+    assert objective_problems(wrong) == ["objective.direction: 'minimize' for val/kappa; it should be 'maximize'"]
