@@ -117,7 +117,7 @@ def holm_reject(p: np.ndarray, alpha: float = ALPHA) -> np.ndarray:
 def study_pvalues(design: Design, actor_sums: np.ndarray, per_seed: np.ndarray, rng: np.random.Generator,
                  flips: int = 2000) -> dict[str, np.ndarray]:  # fmt: skip
     """p-values (R, V-1) of each test for every variant against the reference."""
-    k, s = design.folds, design.seeds
+    k = design.folds
     out: dict[str, np.ndarray] = {}
     cells = per_seed[:, 1:] - per_seed[:, :1]  # (R, V-1, K, S) paired by seed
     flat = cells.reshape(*cells.shape[:2], -1)

@@ -213,7 +213,8 @@ def _paper_md(refs: References, tables, notes: list[str], references, test: str)
     header, rows, more = ablation_rows(refs, tables, MD)
     lines += ["## Ablation of the paper's components\n",
               "Main metric per (dataset, protocol, study), mean ± sample std (n cells); Δ and p against the study's "
-              f"full model over folds, seeds averaged within each fold ({TESTS[test]}, Holm-corrected across the study's "
+              f"full model over folds, seeds averaged within each fold ({TESTS[test]}, Holm-corrected across the "
+              "study's "
               "variants); * marks corrected p < 0.05.\n",
               md_table(header, rows)]  # fmt: skip
     if notes or more:

@@ -58,7 +58,8 @@ def caption(t: ComparisonTable, m: Markup) -> str:
         if t.unit == "none":
             parts.append(f"{delta}: " + m.text("difference of means to the full model ") + m.code(t.reference)
                          + m.text(f" (percentage points for % metrics); no test: {t.folds} independent test set(s) "
-                                  f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds); a clip-level "
+                                  f"are too few for the fold-level test (it needs {MIN_TEST_UNITS} folds); "
+                                  "a clip-level "
                                   "comparison (with predictions.csv) is descriptive only."))  # fmt: skip
         else:
             parts.append(
@@ -239,7 +240,8 @@ def comparison_md(tables: list[ComparisonTable], study: str, dropped: int = 0) -
         if clips:
             k = next(r.cells["accuracy"].clip for r in t.rows if r.cells.get("accuracy") and r.cells["accuracy"].clip)
             out.append(f"\nClip-level paired comparison of accuracy (predictions.csv): paired sign-flip permutation "
-                       f"over {k.actors} actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged over seeds), "
+                       f"over {k.actors} actors ({replicates(k.folds, k.seeds)}; each clip's correctness averaged "
+                       "over seeds), "
                        "95% actor-bootstrap percentile interval of the difference, p Holm-corrected across the "
                        "variants. Descriptive only: it is conditional on the trained models (like McNemar's test it "
                        "ignores training variability), and with training noise shared by a fold's actors its "

@@ -257,7 +257,7 @@ def compare_all(
 ) -> list[ComparisonTable]:
     """One comparison table per (dataset, protocol), sorted by dataset then protocol."""
     out = []
-    for (dataset, protocol), g in runs.groupby(["dataset", "protocol"], sort=True):
+    for _, g in runs.groupby(["dataset", "protocol"], sort=True):
         pred = None
         if predictions is not None:
             pred = predictions[predictions["variant"].isin(g["variant"].unique())]
