@@ -1,4 +1,9 @@
-"""The preprocessing cache: keyed by a hash of the preprocessing config, written atomically, verified on load."""
+"""The preprocessing cache: keyed by a hash of the preprocessing config, written atomically, verified on load.
+
+Verified means: the key matches, every array has the manifest's shape, and every array file's bytes have the
+sha256 recorded when it was written (a flipped block inside `audio.npy` keeps its header and size but would
+otherwise train on garbage). A cache that fails is re-prepared.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import logging
+
 import numpy as np
 
 from avtca.data.config import DataConfig
 
 CACHE_VERSION = 1  # bump when the on-disk layout or the preprocessing code changes meaning
 # settings that change the prepared tensors of each dataset (protocol, labels choice, task, n_jobs do not)
+log = logging.getLogger("avtca.data")
 _VIDEO_KEYS = ("frames", "image_size", "audio_features", "sample_rate", "duration", "hop_length", "n_fft", "crop")
 
 
@@ -83,21 +91,85 @@ def write_cache(cfg: DataConfig, arrays: dict[str, np.ndarray], manifest: dict[s
     tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    shapes = {}
-    for name, arr in arrays.items():
-        np.save(tmp / f"{name}.npy", arr)
-        shapes[name] = list(arr.shape)
-    manifest = {**manifest, "key": cache_key(cfg), "key_fields": key_fields(cfg), "shapes": shapes}
-    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-    if final.exists():  # an invalid leftover (load_cache refused it); replace it
-        shutil.rmtree(final)
-    os.replace(tmp, final)
+    try:
+        shapes, sums = {}, {}
+        for name, arr in arrays.items():
+            np.save(tmp / f"{name}.npy", arr)
+            shapes[name] = list(arr.shape)
+            sums[name] = file_sha256(tmp / f"{name}.npy")
+        manifest = {**manifest, "key": cache_key(cfg), "key_fields": key_fields(cfg), "shapes": shapes,
+                    "sha256": sums}
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+        if final.exists():  # an invalid leftover (load_cache refused it); replace it
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # disk full, Ctrl-C: never leave a half-written copy behind
+        raise
     return final
 
 
-def load_cache(cfg: DataConfig) -> Prepared | None:
-    """The cache for `cfg` if present and complete (key and every array shape match the manifest), else None."""
+def sweep_temporaries(final: Path) -> list[Path]:
+    """Remove `<final>.tmp-<pid>` folders left by an interrupted writer; call only while holding final's lock.
+
+    Whoever holds the lock is the only writer of `final`, so every temporary copy of it is a leftover.
+    """
+    found = sorted(final.parent.glob(f"{final.name}.tmp-*"))
+    for path in found:
+        shutil.rmtree(path, ignore_errors=True)
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes."""
+    with path.open("rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
+
+
+# (path, size, mtime_ns, inode) -> digest: a process that loads the same cache for every cell hashes it once
+_VERIFIED: dict[tuple, str] = {}
+
+
+def _digest(path: Path) -> str:
+    st = path.stat()
+    ident = (str(path), st.st_size, st.st_mtime_ns, st.st_ino)
+    if ident not in _VERIFIED:
+        _VERIFIED[ident] = file_sha256(path)
+    return _VERIFIED[ident]
+
+
+def cache_problem(cfg: DataConfig) -> str | None:
+    """Why the cache for `cfg` cannot be used (missing, stale key, wrong shape, checksum mismatch), or None."""
     final = cache_dir(cfg)
+    try:
+        manifest = json.loads((final / "manifest.json").read_text())
+    except FileNotFoundError:
+        return "missing"
+    except (OSError, ValueError) as err:
+        return f"{final / 'manifest.json'} is unreadable ({err})"
+    if manifest.get("key") != cache_key(cfg) or manifest.get("key_fields") != key_fields(cfg):
+        return f"{final} was prepared with other settings"
+    sums = manifest.get("sha256")
+    if not isinstance(sums, dict) or set(sums) != set(manifest.get("shapes", {})):
+        return f"{final} has no checksums (written by an older version)"
+    for name, expected in sums.items():
+        path = final / f"{name}.npy"
+        try:
+            if _digest(path) != expected:
+                return f"{path} does not match its checksum (damaged on disk)"
+        except OSError as err:
+            return f"{path} is unreadable ({err.strerror or err})"
+    return None
+
+
+def load_cache(cfg: DataConfig) -> Prepared | None:
+    """The cache for `cfg` if present and verified (key, checksums, every array shape), else None (logged)."""
+    final = cache_dir(cfg)
+    problem = cache_problem(cfg)
+    if problem is not None:
+        if problem != "missing":
+            log.warning("preprocessing cache not used, it will be prepared again: %s", problem)
+        return None
     try:
         manifest = json.loads((final / "manifest.json").read_text())
     except (OSError, ValueError):
