@@ -174,6 +174,29 @@ class CellState:
     reason: str | None = None
 
 
+class ClaimWriteError(OSError):
+    """A claim record could not be written (disk full, read-only folder); the message names the file."""
+
+
+_CLAIM_FIELDS = frozenset(CellState.__dataclass_fields__)
+
+
+def parse_claim(data: bytes) -> CellState:
+    """A claim record from a file's bytes; ValueError (saying what is wrong) for anything but a valid record."""
+    try:
+        raw = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"not JSON: {err}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"expected an object, got {type(raw).__name__}")
+    unknown, missing = set(raw) - _CLAIM_FIELDS, {"state", "worker", "updated_at"} - set(raw)
+    if unknown or missing:
+        raise ValueError(f"unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
+    if raw["state"] not in ("RUNNING", "COMPLETE", "FAILED") or not isinstance(raw["updated_at"], (int, float)):
+        raise ValueError(f"invalid state {raw['state']!r} or time {raw['updated_at']!r}")
+    return CellState(**raw)
+
+
 @runtime_checkable
 class ClaimStore(Protocol):
     """Exactly-once ownership of cells shared by every worker of a study."""
@@ -227,15 +250,39 @@ class FileClaimStore:
         return self.directory / f"{cell_id}.json"
 
     def _read(self, cell_id: str) -> CellState | None:
+        path = self._path(cell_id)
         try:
-            return CellState(**json.loads(self._path(cell_id).read_text()))
-        except (FileNotFoundError, json.JSONDecodeError):
+            return parse_claim(path.read_bytes())
+        except FileNotFoundError:
             return None
+        except ValueError as err:
+            return self._quarantine(path, err)
+
+    def _quarantine(self, path: Path, err: Exception) -> None:
+        """Move an unreadable claim aside (records are replaced atomically, so it is damage, not a write in flight).
+
+        The cell becomes unclaimed; a trial it had completed is still in the Optuna storage, which the worker
+        checks before running anything, so nothing runs twice.
+        """
+        aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
+        try:
+            os.replace(path, aside)
+        except OSError:
+            return None
+        import sys
+
+        print(f"warning: claim file {path} was unreadable ({err}); moved aside to {aside.name}; the cell's "
+              "trials in the Optuna storage decide whether it still has to run", file=sys.stderr)
+        return None
 
     def _write(self, cell_id: str, state: CellState) -> None:
         tmp = self.directory / f".{cell_id}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(state.__dict__))
-        os.replace(tmp, self._path(cell_id))  # atomic: readers see the old or the new record, never half
+        try:
+            tmp.write_text(json.dumps(state.__dict__))
+            os.replace(tmp, self._path(cell_id))  # atomic: readers see the old or the new record, never half
+        except OSError as err:
+            tmp.unlink(missing_ok=True)  # disk full: no 0-byte temp file left behind
+            raise ClaimWriteError(f"cannot write claim {self._path(cell_id)}: {err.strerror or err}") from None
 
     def is_stale(self, state: CellState, now: float | None = None) -> bool:
         """A RUNNING claim whose owner died or stopped heart-beating for grace_s."""

@@ -153,6 +153,7 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bars and the summary say what happened
     study = spec.study
+    _terminate_as_interrupt()
     worker = worker_name(index)
     summary = WorkerSummary(worker)
     runtime = runtime_for(study, index, spec.n_workers)
@@ -181,17 +182,38 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 summary.completed.append(cell.cell_id)
             except KeyboardInterrupt:
                 # wherever Ctrl-C lands, the claim must not stay RUNNING (complete() already written wins)
-                claims.fail(cell.cell_id, worker, "interrupted (Ctrl-C)")
+                fail_claim(claims, cell.cell_id, worker, "interrupted (Ctrl-C or SIGTERM)")
                 raise
             except Exception as err:  # noqa: BLE001 - one bad cell must not stop the study
                 reason = mask_secrets(f"{type(err).__name__}: {err}")
-                claims.fail(cell.cell_id, worker, reason)
+                fail_claim(claims, cell.cell_id, worker, reason)
                 summary.failed[cell.cell_id] = reason
                 print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")
     finally:
         if progress is not False:
             progress.close()
     return summary
+
+
+def fail_claim(claims: ClaimStore, cell_id: str, worker: str, reason: str) -> None:
+    """Mark the claim FAILED; when that cannot be written (disk full), drop it: a removal needs no space.
+
+    Either way the cell is free for the next run, and its finished trials in the Optuna storage are kept.
+    """
+    try:
+        claims.fail(cell_id, worker, reason)
+    except OSError:
+        release = getattr(claims, "release", None)
+        if release is not None:
+            release(cell_id)
+
+
+def _terminate_as_interrupt() -> None:
+    """In a worker process (loky, dask), SIGTERM ends the cell like Ctrl-C: its claim is marked, not left RUNNING."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _epochs(study: StudyConfig, cell: Cell) -> int:

@@ -85,8 +85,11 @@ def export_frames(
             "confusion.csv": confusion.reset_index(drop=True), "optuna.csv": trials_frame(trials, objective)}
 
 
-def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path) -> Path:
-    """Write runs.csv, history.csv, confusion.csv (and optuna.csv for tuned cells) into out_dir; returns runs.csv."""
+def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path, all_cells: bool = False) -> Path:
+    """Write runs.csv, history.csv, confusion.csv (and optuna.csv for tuned cells) into out_dir; returns runs.csv.
+
+    Only the cells of the study's latest run are exported unless `all_cells` (see ablations.cellset).
+    """
     from ablations.report.load import ReportInputError
     from ablations.tracking.read import StudyNotFound, read_study
     from ablations.report.render import write_csv
@@ -95,6 +98,12 @@ def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str |
         runs, histories, confusions = read_study(study_name, tracking_uri)
     except StudyNotFound as err:
         raise ReportInputError(str(err)) from None
+    if not all_cells:
+        from ablations.cellset import keep_current
+
+        runs, dropped = keep_current(runs)
+        if dropped:
+            print(f"report: {dropped} run(s) of cells no longer in study '{study_name}' left out (--all-cells keeps them)")
     frames = export_frames(runs, histories, confusions, study_name)
     if frames["runs.csv"].empty:
         raise ReportInputError(
