@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.conftest import pg_cluster, scratch  # noqa: F401 - the session's PostgreSQL server
+from tests.distributed.conftest import pg_binaries, pg_cluster, scratch  # noqa: F401 - PostgreSQL fixtures
 from tests.study.conftest import PYTHON, REPO, TINY, data_cache, subprocess_env, workdir, write_study  # noqa: F401
 
 SECRET = "RightPW_x1"  # a password that must never appear in any output
