@@ -206,12 +206,12 @@ class StudyServers:
 
     def start(self) -> "StudyServers":
         """Start PostgreSQL, create both databases, then start MLflow against them."""
-        self.data.mkdir(parents=True, exist_ok=True)
-        orphans = self.sweep_orphans()
+        orphans = self.sweep_orphans() if self.data.is_dir() else []
         if orphans:
             print(f"stopped {' and '.join(orphans)} left running by a killed ablations.server", flush=True)
             _wait_port_free(self.host, self.port)
         _check_port_free(self.host, self.port)
+        self.data.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data, 0o711)  # the `postgres` user must reach data/pg when we run as root
         self.pg.start()
         self.pg.create_database(MLFLOW_DB)
