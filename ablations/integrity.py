@@ -141,6 +141,8 @@ def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     from ablations.pg import to_sqlalchemy_url
 
     url = to_sqlalchemy_url(study.storage_url)
+    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1].split("?", 1)[0]).exists():
+        return {}  # connecting would create the file
     engine = sa.create_engine(url, connect_args={"connect_timeout": 5} if "postgres" in url else {})
     try:
         if not sa.inspect(engine).has_table(TABLE):
