@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
 from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths
 from avtca.experiment import ExperimentConfig
 
+from ablations.claims_file import (  # noqa: F401 - re-exported: the claim API's historical home
+    CellState, CellStateName, ClaimStore, ClaimWriteError, FileClaimStore, owner_dead, parse_claim, worker_name,
+)
 from ablations.study import StudyConfig, choice_value, variant_labels
 
 # knobs that pick where or how fast a cell runs, not what it computes (marked `runtime` on the config fields):
 # outside its identity, so changing them (or a later release adding such a knob) never re-runs finished cells
 RUNTIME_KEYS = frozenset(runtime_paths(ExperimentConfig))
 ALL_FOLDS = -1  # fold of a cell whose tuning trials span every fold (budget.folds_per_trial: all)
-CellStateName = Literal["RUNNING", "COMPLETE", "FAILED"]
 
 
 @dataclass(frozen=True)
@@ -159,139 +158,7 @@ def factor_params(study: StudyConfig, cell: Cell) -> dict[str, str]:
     return out
 
 
-# ---------------------------------------------------------------- claims
-
-
-@dataclass
-class CellState:
-    """A claim record: who owns the cell, since when (heartbeat), and the outcome."""
-
-    state: CellStateName
-    worker: str
-    updated_at: float
-    trial_number: int | None = None
-    reason: str | None = None
-
-
-@runtime_checkable
-class ClaimStore(Protocol):
-    """Exactly-once ownership of cells shared by every worker of a study."""
-
-    def claim(self, cell_id: str, worker: str) -> bool: ...
-
-    def heartbeat(self, cell_id: str, worker: str) -> None: ...
-
-    def complete(self, cell_id: str, worker: str, trial_number: int | None) -> None: ...
-
-    def fail(self, cell_id: str, worker: str, reason: str) -> None: ...
-
-    def status(self) -> dict[str, CellState]: ...
-
-
-def worker_name(index: int = 0) -> str:
-    """`host:pid:index`: unique per worker; the pid lets a same-host claimant detect a dead owner at once."""
-    return f"{socket.gethostname()}:{os.getpid()}:{index}"
-
-
-def owner_dead(worker: str) -> bool:
-    """True when `worker` ran on this host and its process is gone (SIGKILL, crash)."""
-    host, _, rest = worker.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-class FileClaimStore:
-    """Claims as one JSON file per cell, changed under an exclusive lock and replaced atomically (one machine)."""
-
-    def __init__(self, directory: str | Path, grace_s: float = 120.0):
-        self.directory = Path(directory)
-        self.grace_s = grace_s
-
-    def _lock(self):
-        from filelock import FileLock
-
-        # created lazily so that merely opening the store (e.g. --dry-run) writes nothing
-        self.directory.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.directory / ".lock"))
-
-    def _path(self, cell_id: str) -> Path:
-        return self.directory / f"{cell_id}.json"
-
-    def _read(self, cell_id: str) -> CellState | None:
-        try:
-            return CellState(**json.loads(self._path(cell_id).read_text()))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-
-    def _write(self, cell_id: str, state: CellState) -> None:
-        tmp = self.directory / f".{cell_id}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(state.__dict__))
-        os.replace(tmp, self._path(cell_id))  # atomic: readers see the old or the new record, never half
-
-    def is_stale(self, state: CellState, now: float | None = None) -> bool:
-        """A RUNNING claim whose owner died or stopped heart-beating for grace_s."""
-        now = time.time() if now is None else now
-        return state.state == "RUNNING" and (now - state.updated_at > self.grace_s or owner_dead(state.worker))
-
-    def claim(self, cell_id: str, worker: str) -> bool:
-        """Own the cell iff unclaimed, FAILED, or RUNNING but stale; COMPLETE cells are never re-claimed."""
-        with self._lock():
-            current = self._read(cell_id)
-            if current is not None and current.state == "COMPLETE":
-                return False
-            if current is not None and current.state == "RUNNING" and not self.is_stale(current):
-                return current.worker == worker
-            self._write(cell_id, CellState("RUNNING", worker, time.time()))
-            return True
-
-    def _update(self, cell_id: str, worker: str, **changes: Any) -> None:
-        with self._lock():
-            current = self._read(cell_id)
-            if current is None or current.worker != worker or current.state == "COMPLETE":
-                return  # lost the claim (declared stale and taken over): the new owner's record wins
-            self._write(cell_id, CellState(**{**current.__dict__, "updated_at": time.time(), **changes}))
-
-    def heartbeat(self, cell_id: str, worker: str) -> None:
-        """Refresh the owner's timestamp so the claim does not go stale."""
-        self._update(cell_id, worker)
-
-    def complete(self, cell_id: str, worker: str, trial_number: int | None) -> None:
-        """Mark the cell done; it is never claimed again."""
-        self._update(cell_id, worker, state="COMPLETE", trial_number=trial_number)
-
-    def fail(self, cell_id: str, worker: str, reason: str) -> None:
-        """Mark the cell failed; any worker may claim it again."""
-        self._update(cell_id, worker, state="FAILED", reason=reason[:500])
-
-    def release(self, cell_id: str) -> None:
-        """Forget the claim entirely (the cell becomes unclaimed)."""
-        with self._lock():
-            self._path(cell_id).unlink(missing_ok=True)
-
-    def stale(self, grace_s: float | None = None) -> list[str]:
-        """Cell ids whose RUNNING claim is stale."""
-        if grace_s is not None:
-            return FileClaimStore(self.directory, grace_s).stale()
-        return [cid for cid, st in self.status().items() if self.is_stale(st)]
-
-    def status(self) -> dict[str, CellState]:
-        """Every claim record, keyed by cell id."""
-        if not self.directory.is_dir():
-            return {}
-        out = {}
-        for path in sorted(self.directory.glob("*.json")):
-            state = self._read(path.stem)
-            if state is not None:
-                out[path.stem] = state
-        return out
+# ---------------------------------------------------------------- claims (ablations.claims_file)
 
 
 def is_sql_url(url: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -161,6 +162,8 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
     tracker = Tracker(study.tracking, study.name) if spec.parent_run_id else None
     progress = _epoch_bar() if spec.show_epochs else False
     interval = max(1.0, study.resources.grace_s / 4)
+    import avtca.training  # noqa: F401 - imported before signals are handled: an interrupted import prints noise
+    _terminate_as_interrupt()  # from here on, every signal ends in a marked claim
     try:
         for cell in spec.cells:
             if spec.deadline is not None and time.time() > spec.deadline:
@@ -181,17 +184,60 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 summary.completed.append(cell.cell_id)
             except KeyboardInterrupt:
                 # wherever Ctrl-C lands, the claim must not stay RUNNING (complete() already written wins)
-                claims.fail(cell.cell_id, worker, "interrupted (Ctrl-C)")
+                with _signals_ignored():  # a second signal must not cut the marking short
+                    fail_claim(claims, cell.cell_id, worker, "interrupted (Ctrl-C or SIGTERM)")
                 raise
             except Exception as err:  # noqa: BLE001 - one bad cell must not stop the study
                 reason = mask_secrets(f"{type(err).__name__}: {err}")
-                claims.fail(cell.cell_id, worker, reason)
+                fail_claim(claims, cell.cell_id, worker, reason)
                 summary.failed[cell.cell_id] = reason
                 print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")
     finally:
         if progress is not False:
             progress.close()
     return summary
+
+
+def fail_claim(claims: ClaimStore, cell_id: str, worker: str, reason: str) -> None:
+    """Mark the claim FAILED; when that cannot be written (disk full), drop it: a removal needs no space.
+
+    Either way the cell is free for the next run, and its finished trials in the Optuna storage are kept.
+    """
+    try:
+        claims.fail(cell_id, worker, reason)
+    except OSError:
+        release = getattr(claims, "release", None)
+        if release is not None:
+            release(cell_id)
+
+
+@contextlib.contextmanager
+def _signals_ignored():
+    """Ignore SIGINT/SIGTERM inside the block (main thread only; elsewhere a no-op), then restore the handlers."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _terminate_as_interrupt() -> None:
+    """In a worker process (loky, dask), SIGTERM ends the cell like Ctrl-C: its claim is marked, not left RUNNING.
+
+    A SIGINT ignored while the worker process started (see _pool_started_without_interrupts) is handled again.
+    """
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # inherited from the spawning parent
+            signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _epochs(study: StudyConfig, cell: Cell) -> int:
@@ -209,16 +255,103 @@ def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list
     """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes."""
     if n_workers <= 1:
         return [worker_fn(0)]
+
+    if threading.current_thread() is threading.main_thread():
+        return _pool_started_without_interrupts(worker_fn, n_workers)
+    return _pool(worker_fn, n_workers)
+
+
+def _pool(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
     from joblib import Parallel, delayed
     from joblib.externals.loky import reusable_executor
 
     try:
-        return list(Parallel(n_jobs=n_workers, backend="loky")(delayed(worker_fn)(i) for i in range(n_workers)))
+        tasks = (delayed(_pool_task)(worker_fn, i) for i in range(n_workers))
+        return list(Parallel(n_jobs=n_workers, backend="loky")(tasks))
     finally:
         # idle loky workers otherwise keep the main process waiting ~5 s in loky's exit hook (issue 13)
         executor = reusable_executor._executor
         if executor is not None:
             executor.shutdown(wait=True, kill_workers=True)
+
+
+def _pool_task(worker_fn: Callable[[int], Any], index: int) -> Any:
+    """One worker in a pool process. An interrupted worker (its claim already marked) returns None instead of
+    raising: an exception would make joblib kill the other workers while they still mark their own claims."""
+    try:
+        return worker_fn(index)
+    except KeyboardInterrupt:
+        return None
+
+
+_STOP_SIGNALS = ("SIGINT", "SIGTERM")
+_GRACE_S = 5.0  # how long interrupted workers get to stop by themselves before they are sent SIGTERM
+
+
+def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
+    """The loky pool, its worker processes spawned while SIGINT/SIGTERM are ignored (an ignored signal stays
+    ignored across exec), so a Ctrl-C that reaches a worker while its interpreter is still importing is not a
+    KeyboardInterrupt traceback; run_worker re-installs the handlers before it claims anything.
+
+    The pool is driven from a helper thread, so this (main) thread keeps receiving signals once the workers
+    exist (like storage set-up, the few milliseconds of spawning are not interruptible). On a signal the
+    workers get a grace period to stop by themselves (a terminal's Ctrl-C reached them too), are then sent
+    SIGTERM (a scheduler signalled this process alone), and the interrupt is re-raised.
+    """
+    import signal
+
+    stops = [getattr(signal, name) for name in _STOP_SIGNALS]
+    box: dict[str, Any] = {}
+
+    def drive() -> None:
+        try:
+            box["out"] = _pool(worker_fn, n_workers)
+        except BaseException as err:  # noqa: BLE001 - handed to the main thread
+            box["err"] = err
+
+    thread = threading.Thread(target=drive, name="avtca-pool", daemon=True)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
+    try:
+        thread.start()
+        deadline = time.time() + 30
+        while thread.is_alive() and len(_pool_pids()) < n_workers and time.time() < deadline:
+            time.sleep(0.01)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        thread.join(timeout=_GRACE_S)
+        deadline = time.time() + 60
+        while thread.is_alive() and time.time() < deadline:
+            _stop_pool_workers(signal.SIGTERM)  # a worker still importing ignores it; sent again until it listens
+            thread.join(timeout=1.0)
+        raise
+    if "err" in box:
+        raise box["err"]
+    return box["out"]
+
+
+def _pool_pids() -> list[int]:
+    """Process ids of the reusable loky executor's workers ([] when there is none)."""
+    try:
+        from joblib.externals.loky import reusable_executor
+
+        executor = reusable_executor._executor
+        return list(getattr(executor, "_processes", None) or {}) if executor is not None else []
+    except Exception:  # noqa: BLE001 - joblib internals changed: no pids, the caller's timeouts still hold
+        return []
+
+
+def _stop_pool_workers(sig: int) -> None:
+    """Send `sig` to the pool's worker processes (each marks its claim FAILED and stops)."""
+    for pid in _pool_pids():
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
 
 
 def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ablations.study import mask_url  # the project's one URL-masking helper, re-exported for our callers
+from ablations.masking import mask, mask_url
 
 PG_BIN_ENV = "AVTCA_PG_BIN"
 PG_USER = "postgres"  # the OS user PostgreSQL runs as when we are root (it refuses to run as root)
@@ -26,13 +26,7 @@ class PgError(RuntimeError):
     """Starting, stopping or reaching a PostgreSQL server failed; the message says what to do."""
 
 
-_URL_PASSWORD = re.compile(r"([A-Za-z][\w+.-]*://[^:/@\s]*):[^\s/]*@")
-_QUERY_PASSWORD = re.compile(r"(?i)(password=)[^&\s]*")
-
-
-def scrub(text: str) -> str:
-    """Mask every `scheme://user:password@` and `password=...` inside free text (error messages, logs)."""
-    return _QUERY_PASSWORD.sub(r"\1***", _URL_PASSWORD.sub(r"\1:***@", str(text)))
+scrub = mask  # historical name: every URL and message goes through ablations.masking.mask
 
 
 def to_sqlalchemy_url(url: str) -> str:

@@ -16,7 +16,9 @@ from ablations.cells import (
     Cell, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
 )
 from ablations.explain import explain, schema_json
+from ablations.masking import mask
 from ablations.study import StudyConfig, load_study, mask_secrets, mask_url
+from ablations.validate import check_environment
 from ablations.summary import completed_run_ids, format_summary, summary_rows
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -40,57 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-report", action="store_true", help="do not render the report at the end")
     p.add_argument("--resync-tracking", action="store_true",
                    help="create the MLflow runs of completed trials whose logging failed, then exit")
+    p.add_argument("--repair-storage", action="store_true",
+                   help="repair a damaged journal (cut-off record, lost trials) so the affected cells run again")
     p.add_argument("--explain", action="store_true", help="list every study-file key and exit")
     p.add_argument("--schema", action="store_true", help="print the study file's JSON schema and exit")
     return p
-
-
-def check_environment(study: StudyConfig) -> list[str]:
-    """Problems with the data root, storage and tracking store, found without writing anything."""
-    from ablations.tracking import TrackingError, check_tracking
-
-    problems = []
-    root = study.dataset.root
-    if root != "synthetic" and not Path(root).is_dir():
-        problems.append(f"dataset.root: directory not found: {root} (give --data-root DIR or root: synthetic)")
-    url = study.storage_url
-    if is_sql_url(url):
-        if not url.startswith("sqlite"):
-            problems += _check_database(url)
-    else:
-        probe = Path(url.removeprefix("journal://")).resolve().parent
-        while not probe.exists():
-            probe = probe.parent
-        import os
-
-        if not probe.is_dir() or not os.access(probe, os.W_OK):
-            problems.append(f"storage: cannot create {url} ({probe} is not a writable directory)")
-    try:
-        check_tracking(study.tracking)
-    except TrackingError as err:
-        problems.append(f"tracking_uri: {err}")
-    return problems
-
-
-def _check_database(url: str) -> list[str]:
-    try:
-        import sqlalchemy
-
-        engine = sqlalchemy.create_engine(url, connect_args={"connect_timeout": 5} if "postgres" in url else {})
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception as err:  # noqa: BLE001 - report any driver/connection error, masked
-        text = str(err).splitlines()[0] if str(err) else type(err).__name__
-        return [f"storage: cannot connect to {mask_url(url)}: {mask_secrets(text)}"]
-    return []
 
 
 def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     """Each cell's current state (pending / RUNNING / COMPLETE / FAILED), read without writing anything."""
     states: dict[str, str] = {c.cell_id: "pending" for c in cells}
     if is_sql_url(study.storage_url):
-        return states  # opening the SQL claim table could create it; a dry run does not
+        from ablations.integrity import sql_plan_states
+
+        return {**states, **sql_plan_states(study, cells)}  # read-only: opening the claim store would create it
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     stale = set(store.stale())
     for cid, st in store.status().items():
@@ -134,8 +99,13 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     from ablations.progress import StudyProgress
     from ablations.tracking import Tracker
 
+    from ablations.cellset import cells_tags
+    from ablations.integrity import journal_path
+
     previous = _sigint(signal.SIG_IGN)  # preparing storage and tracking is not interruptible
     source = {"mlflow.source.name": str(args.study), "mlflow.source.type": "LOCAL"}  # the UI's Source column
+    journal = journal_path(study)
+    new_journal = journal is not None and not journal.exists()
     try:
         prepare_optuna(study, cells, str(args.study))
         tracker = Tracker(study.tracking, study.name)
@@ -143,10 +113,13 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
         parent = tracker.parent_run(
             {"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
              "reference": study.reference_label, "n_cells": len(cells), **source,
+             **cells_tags(c.cell_id for c in cells),
              **({"mlflow.note.content": study.description} if study.description else {})},
             {"study_file": str(args.study), "n_cells": len(cells), "seeds": study.seeds},
         )
     except Exception as err:  # noqa: BLE001 - storage/tracking failures before any trial: invalid setup
+        if new_journal:
+            journal.unlink(missing_ok=True)  # exit 2 leaves nothing behind: the journal held no trial yet
         print(f"error: cannot prepare the study: {mask_secrets(err)}", file=sys.stderr)
         return EXIT_INVALID
     finally:
@@ -159,24 +132,41 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     print(f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
           f"[{args.launcher}]; storage {mask_url(study.storage_url)}")
     launcher_kw = {"scheduler": args.scheduler} if args.launcher == "dask" else {}
-    interrupted = False
+    interrupted = io_error = False
     try:
         with StudyProgress(study, cells, n_workers):
             summaries = LAUNCHERS[args.launcher](worker_fn(spec), n_workers, **launcher_kw)
     except KeyboardInterrupt:
         interrupted, summaries = True, []
+    except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why
+        print(f"error: {mask(err)}; free space or fix the folder, then run the same command again", file=sys.stderr)
+        interrupted = io_error = True
+        summaries = []
     previous = _sigint(signal.SIG_IGN)  # a second Ctrl-C must not leave the cleanup half done
     try:
-        return _finish(study, cells, args, tracker, parent, interrupted, summaries)
+        code = _finish(study, cells, args, tracker, parent, interrupted, summaries)
+        return EXIT_FAILED if io_error else code
     finally:
         _sigint(previous)
 
 
 def _sigint(handler: Any) -> Any:
-    """Install a SIGINT handler (main thread only); returns the previous one."""
+    """Install a SIGINT handler, the same for SIGTERM (main thread only); returns the previous SIGINT one."""
     if handler is None or threading.current_thread() is not threading.main_thread():
         return None
+    signal.signal(signal.SIGTERM, handler)  # a scheduler's SIGTERM is handled like Ctrl-C
     return signal.signal(signal.SIGINT, handler)
+
+
+def cli() -> int:
+    """`python -m ablations.run`: SIGTERM handled like Ctrl-C; Ctrl-C anywhere ends with a message, no traceback."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted: completed cells are kept; run the same command again to continue", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tracker: Any, parent: str,
@@ -240,7 +230,7 @@ def render_report(study: StudyConfig) -> Path | None:
     try:
         path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
-        print(f"warning: report rendering failed: {type(err).__name__}: {err}; retry with "
+        print(f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "
               f"python -m ablations.report {study.name} --tracking-uri {mask_url(study.tracking)}", file=sys.stderr)
         return None
     print(f"report: {path}")
@@ -264,16 +254,10 @@ def main(argv: list[str] | None = None) -> int:
             "dataset.root": args.data_root, "resources.n_jobs": args.n_jobs,
             "storage": args.storage, "tracking_uri": args.tracking_uri,
         })
-        problems = check_environment(study)
-        if problems:
-            raise ConfigError(problems, args.study)
-        problems = objective_problems(study)
-        if problems:
-            raise ConfigError(problems, args.study)
-        cells = enumerate_cells(study, args.study)
+        cells = validated_cells(study, args)
         states = plan(study, cells)
     except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     if args.dry_run:
         print_plan(study, cells, states)
@@ -304,6 +288,29 @@ def _pilot(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
     return EXIT_OK
 
 
+def validated_cells(study: StudyConfig, args: argparse.Namespace) -> list[Cell]:
+    """The study's cells once everything knowable before the first claim checks out; else ConfigError (exit 2)."""
+    from ablations.integrity import check_storage, repair_storage
+    from ablations.validate import static_problems, tune_problems
+
+    for check in (static_problems, check_environment, objective_problems):
+        problems = check(study)
+        if problems:
+            raise ConfigError(problems, args.study)
+    cells = enumerate_cells(study, args.study)
+    problems = tune_problems(study, cells)
+    if not problems and args.repair_storage and not args.dry_run:
+        try:
+            for line in repair_storage(study, cells):
+                print(f"repaired: {line}")
+        except OSError as err:
+            raise ConfigError([f"storage: {err}"], args.study) from None
+    problems = problems or check_storage(study, cells)
+    if problems:
+        raise ConfigError(problems, args.study)
+    return cells
+
+
 def resync(study: StudyConfig, cells: list[Cell]) -> int:
     """`--resync-tracking`: recreate missing MLflow runs from the Optuna storage (the source of truth)."""
     from ablations.resync import resync_tracking
@@ -327,4 +334,4 @@ def resync(study: StudyConfig, cells: list[Cell]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli())

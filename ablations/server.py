@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -111,11 +112,50 @@ class MlflowServer:
 
 def _check_port_free(host: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        # as the server itself binds: connections of a stopped server in TIME_WAIT do not block the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError as err:
             msg = f"--port {port}: cannot listen on {host}:{port} ({err.strerror}); pick another port"
             raise PgError(msg) from None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_group_gone(group: int, timeout_s: float = 15.0) -> None:
+    """Wait for a signalled process group to exit; SIGKILL it after timeout_s."""
+    import time
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.killpg(group, signal.SIGKILL)
+
+
+def _wait_port_free(host: str, port: int, timeout_s: float = 15.0) -> None:
+    """Wait until a stopped orphan has released the port (its workers exit a moment after the signal)."""
+    import time
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            _check_port_free(host, port)
+            return
+        except PgError:
+            time.sleep(0.2)
 
 
 class StudyServers:
@@ -127,8 +167,49 @@ class StudyServers:
         self.host, self.port = host, port
         self.mlflow: MlflowServer | None = None
 
+    @property
+    def state_file(self) -> Path:
+        """`<data>/server.json`: who runs the servers (our pid, MLflow's process group), for orphan clean-up."""
+        return self.data / "server.json"
+
+    @property
+    def logs(self) -> str:
+        """Where the servers' logs are, for every error message."""
+        return f"logs: {self.data / 'mlflow-server.log'}, {self.pg.data_dir / 'server.log'}"
+
+    def sweep_orphans(self) -> list[str]:
+        """Stop PostgreSQL and MLflow left running by an ablations.server that was killed (SIGKILL, crash).
+
+        Refuses (PgError) while the recorded ablations.server is still alive: two servers on one data dir.
+        """
+        try:
+            state = json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            state = {}
+        owner = state.get("pid")
+        if isinstance(owner, int) and owner != os.getpid() and _alive(owner):
+            raise PgError(f"another ablations.server (pid {owner}) is using {self.data}; stop it first")
+        done = []
+        group = state.get("mlflow_pgid")
+        if isinstance(group, int) and _alive(group):
+            try:
+                os.killpg(group, signal.SIGTERM)
+                done.append(f"MLflow (process group {group})")
+                _wait_group_gone(group)
+            except OSError:
+                pass
+        if (self.pg.data_dir / "postmaster.pid").exists():
+            self.pg.stop()
+            done.append("PostgreSQL")
+        self.state_file.unlink(missing_ok=True)
+        return done
+
     def start(self) -> StudyServers:
         """Start PostgreSQL, create both databases, then start MLflow against them."""
+        orphans = self.sweep_orphans() if self.data.is_dir() else []
+        if orphans:
+            print(f"stopped {' and '.join(orphans)} left running by a killed ablations.server", flush=True)
+            _wait_port_free(self.host, self.port)
         _check_port_free(self.host, self.port)
         self.data.mkdir(parents=True, exist_ok=True)
         os.chmod(self.data, 0o711)  # the `postgres` user must reach data/pg when we run as root
@@ -144,6 +225,8 @@ class StudyServers:
         except Exception:
             self.pg.stop()
             raise
+        assert self.mlflow.proc is not None
+        self.state_file.write_text(json.dumps({"pid": os.getpid(), "mlflow_pgid": self.mlflow.proc.pid}))
         return self
 
     def stop(self) -> None:
@@ -151,6 +234,7 @@ class StudyServers:
         if self.mlflow is not None:
             self.mlflow.stop()
         self.pg.stop()
+        self.state_file.unlink(missing_ok=True)
 
     def banner(self) -> str:
         """What to tell the user: the UI, the URLs to pass to workers, and where the password lives."""
@@ -193,7 +277,7 @@ def _serve(servers: StudyServers, stop: threading.Event) -> int:
         print(f"starting PostgreSQL and MLflow under {servers.data} ...", flush=True)
         servers.start()
     except PgError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(f"error: {err}\n({servers.logs})", file=sys.stderr)
         return 1
     print(servers.banner(), flush=True)
     try:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
+from avtca.config.base import ConfigError, Strict, apply_overrides, parse_value, suggest, validate
 from avtca.data.registry import DATASETS
 
+from ablations.masking import mask_secrets, mask_url  # noqa: F401 - re-exported: the one masking function
+from ablations.strict_yaml import load_strict_yaml
+
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+# the name becomes file and folder names (`<name>.journal`, `<name>.claims/`); file systems stop at 255 bytes
+MAX_NAME = 100
 DESCRIPTION_KEY = "description"  # inside a variant: its one-line description, never a config override
 
 
@@ -176,7 +179,8 @@ ReportCfg = Annotated[ReportRender | ReportOff, Field(discriminator="kind")]
 class StudyConfig(Strict):
     """A study file: dataset, variants x factors x seeds x folds, optional tuning, where to store results."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="study name: Optuna study, MLflow experiment, report dir")
+    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME,
+                      description="study name: Optuna study, MLflow experiment, report dir")
     description: str = ""
     dataset: DatasetSpec
     preset: str = Field("avtca", description="model preset every variant starts from")
@@ -299,28 +303,9 @@ def variant_labels(study: StudyConfig) -> list[str]:
     return out
 
 
-def mask_url(url: str | None) -> str:
-    """Hide the password in a URL (`postgresql://u:***@host/db`); other strings are returned unchanged."""
-    if not url or "://" not in url:
-        return url or ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-_CREDENTIALS = re.compile(r"(://[^:/@\s]+):\S+@")
-
-
-def mask_secrets(text: str) -> str:
-    """Mask every `scheme://user:password@` inside free text (error messages quoting URLs)."""
-    return _CREDENTIALS.sub(r"\1:***@", str(text))
-
-
 def load_study(path: str | Path, sets: Iterable[str] = (), **cli: Any) -> StudyConfig:
     """Load and validate a study file; `sets` are `key=value` dotted overrides, `cli` non-None top-level values."""
-    raw = load_yaml(path)
+    raw = load_strict_yaml(path)
     for item in sets:
         if "=" not in item:
             raise ConfigError([f"--set {item}: expected key=value (e.g. budget.epochs=2)"], str(path))

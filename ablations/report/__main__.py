@@ -26,6 +26,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", default=None, help="compare against this variant instead of the one marked reference")
     p.add_argument("--test", default=DEFAULT_TEST, choices=sorted(TESTS),
                    help="fold-level paired test: t (default), nb (Nadeau-Bengio corrected t) or wilcoxon")
+    p.add_argument("--all-cells", action="store_true",
+                   help="also report runs of cells no longer in the study (after its seeds or variants changed)")
     p.add_argument("--paper", action="store_true", help="render the state-of-the-art and ablation tables")
     p.add_argument("--reports", default=None, help="with --paper: the studies' folder (default: parent of --out)")
     p.add_argument("--references", default=None, help="with --paper: references YAML (default: the shipped one)")
@@ -35,6 +37,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, render, print where the output went; exit 2 on invalid input, 1 on other failures."""
     args = parser().parse_args(argv)
+    if args.out and Path(args.out).exists() and not Path(args.out).is_dir():
+        print(f"error: --out {args.out} is a file; give a folder (created when missing)", file=sys.stderr)
+        return 2
     try:
         if args.paper:
             from ablations.report.paper import REFERENCES, render_paper
@@ -50,9 +55,12 @@ def main(argv: list[str] | None = None) -> int:
             print("error: give SOURCE (a study name or a runs.csv) or --paper", file=sys.stderr)
             return 2
         folder = render(args.source, out=args.out or "reports", formats=args.format,
-                        tracking_uri=args.tracking_uri, reference=args.reference, test=args.test)  # fmt: skip
+                        tracking_uri=args.tracking_uri, reference=args.reference, test=args.test,
+                        all_cells=args.all_cells)  # fmt: skip
     except (ReportInputError, ConfigError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        from ablations.masking import mask
+
+        print(f"error: {mask(err)}", file=sys.stderr)
         return 2
     print(f"report: {folder} (index: {folder.parent / 'README.md'})")
     return 0

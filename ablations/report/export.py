@@ -152,14 +152,24 @@ def export_frames(
             "optuna.csv": trials_frame(trials, objective)}
 
 
-def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path) -> Path:
-    """Write runs, history, confusion, predictions (+ optuna when tuned) CSVs into out_dir; returns runs.csv."""
+def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path, all_cells: bool = False) -> Path:
+    """Write runs, history, confusion, predictions (+ optuna when tuned) CSVs into out_dir; returns runs.csv.
+
+    Only the cells of the study's latest run are exported unless `all_cells` (see ablations.cellset).
+    """
     from ablations.report.load import ReportInputError
     from ablations.tracking.read import StudyNotFound, read_study
     try:
         runs, histories, confusions, predictions = read_study(study_name, tracking_uri)
     except StudyNotFound as err:
         raise ReportInputError(str(err)) from None
+    if not all_cells:
+        from ablations.cellset import keep_current
+
+        runs, dropped = keep_current(runs)
+        if dropped:
+            print(f"report: {dropped} run(s) of cells no longer in study '{study_name}' left out "
+                  "(--all-cells keeps them)")
     frames = export_frames(runs, histories, confusions, study_name, predictions)
     if frames["runs.csv"].empty:
         raise ReportInputError(

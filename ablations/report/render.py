@@ -66,8 +66,12 @@ def render(
     tracking_uri: str | None = None,
     reference: str | None = None,
     test: str = DEFAULT_TEST,
+    all_cells: bool = False,
 ) -> Path:
-    """Render the report of one study into `out/<study>/` and refresh `out/README.md`; returns the study folder."""
+    """Render the report of one study into `out/<study>/` and refresh `out/README.md`; returns the study folder.
+
+    From MLflow, only the cells of the study's latest run are reported unless `all_cells`.
+    """
     fmts = check_formats(formats)
     if test not in TESTS:
         raise ReportInputError(f"--test: '{test}' is not one of {', '.join(TESTS)}{suggest(test, TESTS)}")
@@ -80,7 +84,7 @@ def render(
         from ablations.report.export import export_from_mlflow
 
         uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-        runs_path = export_from_mlflow(str(source), uri, out / slug(str(source)))
+        runs_path = export_from_mlflow(str(source), uri, out / slug(str(source)), all_cells=all_cells)
     runs = load_runs(runs_path)
     studies = sorted(runs["study"].unique())
     if len(studies) != 1:

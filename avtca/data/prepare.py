@@ -19,7 +19,17 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from avtca.config.base import ConfigError, validate
-from avtca.data.cache import Prepared, atomic_save_npz, cache_dir, load_cache, lock_path, shard_dir, write_cache
+from avtca.data.cache import (
+    Prepared,
+    atomic_save_npz,
+    cache_dir,
+    cache_problem,
+    load_cache,
+    lock_path,
+    shard_dir,
+    sweep_temporaries,
+    write_cache,
+)
 from avtca.data.config import DataConfig
 from avtca.data.crop import CROPS, crop_resize
 from avtca.data.features import audio_features
@@ -28,6 +38,10 @@ from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, Scan
 
 log = logging.getLogger("avtca.data")
+
+
+class PrepareError(RuntimeError):
+    """Preparation cannot produce a cache (no usable clip, unwritable cache); the message says what to fix."""
 
 
 def dataset_root(cfg: DataConfig, progress: bool = True) -> Path:
@@ -144,7 +158,8 @@ def _prepare_media(cfg: DataConfig, root: Path, progress: bool) -> Path:
             _release_workers()
     kept = [c for c in scan.clips if c.id not in skipped]
     if not kept:
-        raise RuntimeError(f"no usable clips under {root}: {len(skipped)} skipped; first: {list(skipped.items())[:3]}")
+        _remove_if_empty(shards)
+        raise PrepareError(no_clips_message(cfg, root, scan, skipped))
     first = _load_shard(shards / f"{_shard_name(kept[0].id)}.npz")
     # fill preallocated arrays shard by shard: peak memory is one copy of the dataset, not two
     audio = np.empty((len(kept), *first[0].shape), dtype=first[0].dtype)
@@ -179,6 +194,26 @@ def _prepare_media(cfg: DataConfig, root: Path, progress: bool) -> Path:
     return final
 
 
+def no_clips_message(cfg: DataConfig, root: Path, scan: Scan, skipped: dict[str, str]) -> str:
+    """Why nothing under `root` is usable: the naming rule when no file matched, else the first decoding errors."""
+    if not scan.clips:
+        lines = [f"no {cfg.name} clips found under {root}: {len(scan.problems)} file(s) not used"]
+        lines += [f"  {path}: {reason}" for path, reason in scan.problems[:5]]
+        if not scan.problems:
+            lines.append("  (the folder holds no media files; check --root)")
+        return "\n".join(lines)
+    lines = [f"no usable {cfg.name} clips under {root}: all {len(skipped)} failed to decode (corrupt or empty files?)"]
+    lines += [f"  {cid}: {reason}" for cid, reason in list(skipped.items())[:5]]
+    return "\n".join(lines)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()  # only succeeds when empty: finished shards of a partial run are kept for the resume
+    except OSError:
+        pass
+
+
 def summary(prepared: Prepared) -> str:
     """Human-readable end summary: clips done, skipped and why, unrecognised files."""
     m = prepared.manifest
@@ -203,6 +238,7 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
         cached = load_cache(cfg)  # another worker may have finished while we waited
         if cached is not None:
             return cached
+        sweep_temporaries(cache_dir(cfg))
         root = dataset_root(cfg, progress)
         t0 = time.time()
         load = DATASETS.get(cfg.name).load
@@ -222,7 +258,7 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
             fh.write(json.dumps(entry) + "\n")
     prepared = load_cache(cfg)
     if prepared is None:
-        raise RuntimeError(f"cache {cache_dir(cfg)} was written but does not verify")
+        raise PrepareError(f"cache {cache_dir(cfg)} was written but does not verify: {cache_problem(cfg)}")
     if progress:
         print(summary(prepared), file=sys.stderr)
     return prepared
@@ -245,8 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg = validate(DataConfig, apply_overrides(raw, args.set), "command line")
         ensure_prepared(cfg)
-    except (ConfigError, ValueError) as err:
+    except (ConfigError, ValueError, PrepareError) as err:
         print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:  # unwritable or full cache folder: say which path, not a traceback
+        print(f"error: cannot write the cache: {err.strerror or err}: {err.filename or cfg.cache}", file=sys.stderr)
         return 2
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -25,6 +26,7 @@ from avtca.data.synthetic.render import (
 )
 from avtca.data.synthetic.writers import write_video, write_wav
 
+log = logging.getLogger("avtca.data")
 FPS = 30
 RAVDESS_SR, CREMAD_SR, MP4_TRACK_SR = 48000, 16000, 16000
 CREMAD_SENTENCES = ("IEO", "TIE", "IOM", "IWW", "TAI", "MTI", "IWL", "ITH", "DFA", "ITS", "TSI", "WSI")
@@ -156,17 +158,59 @@ def synthetic_dir(cfg: DataConfig) -> Path:
     return Path(cfg.cache) / "synthetic" / f"{cfg.name}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
 
 
+CHECKSUMS = "SHA256SUMS.json"  # relative path -> sha256 of every generated file, written last
+
+
+def write_checksums(root: Path) -> None:
+    """Record the sha256 of every file under `root` (the generated dataset's integrity reference)."""
+    from avtca.data.cache import file_sha256
+
+    sums = {p.relative_to(root).as_posix(): file_sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
+    (root / CHECKSUMS).write_text(json.dumps(sums, indent=0))
+
+
+def synthetic_problem(root: Path) -> str | None:
+    """Why the generated dataset at `root` cannot be trusted (missing checksums, a changed or missing file), or None."""
+    from avtca.data.cache import file_sha256
+
+    try:
+        sums = json.loads((root / CHECKSUMS).read_text())
+    except (OSError, ValueError):
+        return f"{root / CHECKSUMS} is missing or unreadable"
+    for rel, expected in sums.items():
+        try:
+            if file_sha256(root / rel) != expected:
+                return f"{root / rel} does not match its checksum"
+        except OSError:
+            return f"{root / rel} is missing"
+    return None
+
+
 def ensure_synthetic(cfg: DataConfig, progress: bool = True) -> Path:
-    """Generate the synthetic dataset once (file-locked, written to a temp dir then renamed) and return its root."""
+    """Generate the synthetic dataset once (file-locked, written to a temp dir then renamed) and return its root.
+
+    An existing dataset is verified against its checksums (it is only read when a cache is prepared) and
+    generated again when damaged; temp folders of interrupted generations are removed.
+    """
+    from avtca.data.cache import sweep_temporaries
+
     final = synthetic_dir(cfg)
-    if final.is_dir():
-        return final
     final.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(final) + ".lock"):
+        sweep_temporaries(final)
         if final.is_dir():
-            return final
+            problem = synthetic_problem(final)
+            if problem is None:
+                return final
+            log.warning("synthetic dataset %s is damaged (%s); generating it again", final, problem)
+            shutil.rmtree(final)
         tmp = final.with_name(f"{final.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        generate(cfg.name, tmp, cfg.synthetic, progress, cfg.n_jobs)
-        os.replace(tmp, final)
+        try:
+            shutil.rmtree(tmp, ignore_errors=True)
+            generate(cfg.name, tmp, cfg.synthetic, progress, cfg.n_jobs)
+            write_checksums(tmp)
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)  # Ctrl-C, SIGTERM, disk full: no multi-MB leftover
+            raise
     return final

@@ -1,0 +1,156 @@
+"""Storage integrity: the Optuna journal must back every cell the claims call complete.
+
+The journal is the source of truth for results; the claims only say who ran what. A journal that was deleted,
+emptied, truncated (half a record at its end) or garbled made a re-run report "0 cells to run" and a summary
+without results. This check runs before anything is planned or written, refuses such a study with exit 2,
+and says how to repair it (`--repair-storage`: cut the journal after its last whole record, keeping a copy,
+and release the cells that lost their trial so they run again).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from ablations.cells import Cell, claims_dir, is_sql_url, open_claim_store
+from ablations.masking import mask
+from ablations.study import StudyConfig
+
+FINISHED_TRIALS = ("COMPLETE", "PRUNED")
+
+
+def journal_path(study: StudyConfig) -> Path | None:
+    """The journal file of a journal storage; None for a database storage."""
+    url = study.storage_url
+    return None if is_sql_url(url) else Path(url.removeprefix("journal://"))
+
+
+def cut_off_tail(path: Path) -> int:
+    """Bytes after the journal's last newline: a record whose write was cut off (0 when the file is whole)."""
+    size = path.stat().st_size
+    if size == 0:
+        return 0
+    with path.open("rb") as fh:
+        back = min(size, 1 << 20)
+        fh.seek(size - back)
+        tail = fh.read()
+    cut = tail.rfind(b"\n")
+    return len(tail) - cut - 1 if cut >= 0 else len(tail)
+
+
+def finished_cells(path: Path, names: set[str]) -> set[str]:
+    """Cell ids with a finished (complete or pruned) trial in the journal's studies `names`; raises on damage."""
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    storage = JournalStorage(JournalFileBackend(str(path)))  # the file exists: nothing is created
+    done = set()
+    for frozen in storage.get_all_studies():
+        if frozen.study_name not in names:
+            continue
+        for trial in storage.get_all_trials(frozen._study_id, deepcopy=False):
+            if trial.state.name in FINISHED_TRIALS and "cell_id" in trial.user_attrs:
+                done.add(trial.user_attrs["cell_id"])
+    return done
+
+
+def _study_names(study: StudyConfig, cells: list[Cell]) -> set[str]:
+    from ablations.objective import optuna_study_name
+
+    return {optuna_study_name(study, c) for c in cells}
+
+
+def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str]]:
+    """(problems, cell ids whose COMPLETE claim has no finished trial); empty for a healthy or new study."""
+    path = journal_path(study)
+    if path is None:
+        return [], []  # database storage: claims and trials live in one database, written in one order
+    ids = {c.cell_id for c in cells}
+    claims = open_claim_store(study.storage_url, study.name, study.resources.grace_s).status()
+    complete = {cid for cid, st in claims.items() if st.state == "COMPLETE" and cid in ids}
+    problems: list[str] = []
+    done: set[str] = set()
+    if path.exists():
+        tail = cut_off_tail(path)
+        if tail:
+            problems.append(f"storage: the journal {path} ends in a cut-off record ({tail} bytes after the last "
+                            "whole one: a write was interrupted or the file was truncated)")
+        try:
+            done = finished_cells(path, _study_names(study, cells))
+        except Exception as err:  # noqa: BLE001 - any decoding failure means the journal is damaged
+            problems.append(f"storage: the journal {path} cannot be read ({type(err).__name__}: {mask(err)})")
+            return problems, sorted(complete)
+    lost = sorted(complete - done)
+    if lost:
+        where = "is missing" if not path.exists() else ("is empty" if path.stat().st_size == 0 else "lacks them")
+        problems.append(
+            f"storage: {len(lost)} cell(s) are marked complete in {claims_dir(study.storage_url) / study.name} "
+            f"but have no finished trial in the journal {path}, which {where}: {', '.join(lost[:5])}"
+            + (" ..." if len(lost) > 5 else "")
+        )
+    return problems, lost
+
+
+def repair_hint(study: StudyConfig) -> str:
+    """What to do about a damaged journal."""
+    path = journal_path(study)
+    return (f"storage: to repair, restore {path} from a backup, or run the same command with --repair-storage "
+            f"(keeps a copy of the journal, cuts it after its last whole record, and runs the cells that lost "
+            f"their trial again)")
+
+
+def check_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
+    """Problems that make the study's stored results untrustworthy, with the repair hint; [] when healthy."""
+    problems, _ = diagnose(study, cells)
+    return [*problems, repair_hint(study)] if problems else []
+
+
+def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
+    """Repair what `diagnose` found; returns what was done (one line each). Raises OSError when it cannot."""
+    path = journal_path(study)
+    if path is None:
+        return []
+    done: list[str] = []
+    if path.exists() and cut_off_tail(path):
+        backup = path.with_name(f"{path.name}.bak-{int(time.time())}")
+        shutil.copy2(path, backup)
+        keep = path.stat().st_size - cut_off_tail(path)
+        with path.open("r+b") as fh:
+            fh.truncate(keep)
+            os.fsync(fh.fileno())
+        done.append(f"cut {path} after its last whole record (copy kept as {backup.name})")
+    problems, lost = diagnose(study, cells)
+    store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+    for cid in lost:
+        store.release(cid)
+    if lost:
+        done.append(f"released {len(lost)} cell(s) whose trial was lost; they run again")
+    _, still = diagnose(study, cells)
+    if still or any("cannot be read" in p for p in problems):
+        raise OSError(f"{path} is still damaged after the repair; restore it from a backup")
+    return done
+
+
+def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
+    """Cell states from the SQL claim table, read-only (no table is created); {} when none exists yet."""
+    import sqlalchemy as sa
+
+    from ablations.claims_sql import TABLE
+    from ablations.pg import to_sqlalchemy_url
+
+    url = to_sqlalchemy_url(study.storage_url)
+    if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1].split("?", 1)[0]).exists():
+        return {}  # connecting would create the file
+    engine = sa.create_engine(url, connect_args={"connect_timeout": 5} if "postgres" in url else {})
+    try:
+        if not sa.inspect(engine).has_table(TABLE):
+            return {}
+        sql = sa.text(f"SELECT cell_id, state FROM {TABLE} WHERE study = :study")
+        with engine.connect() as conn:
+            rows = conn.execute(sql, {"study": study.name}).all()
+    finally:
+        engine.dispose()
+    ids = {c.cell_id for c in cells}
+    return {cid: state for cid, state in rows if cid in ids}
