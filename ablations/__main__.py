@@ -2,6 +2,10 @@
 
 import sys
 
-from ablations.run import main
+from ablations.startup import quiet_start_up
 
-sys.exit(main())
+quiet_start_up()  # before the heavy imports: a Ctrl-C while they load leaves quietly
+
+from ablations.run import cli  # noqa: E402 - after the start-up signal handlers
+
+sys.exit(cli())

@@ -10,6 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ablations.startup import EXIT_INTERRUPTED, quiet_start_up
+
+if __name__ == "__main__":
+    quiet_start_up()  # a Ctrl-C while the imports below load (seconds) leaves quietly: nothing is written yet
+
 from avtca.config.base import ConfigError
 
 from ablations.cells import (
@@ -21,7 +26,7 @@ from ablations.study import StudyConfig, load_study, mask_secrets, mask_url
 from ablations.validate import check_environment
 from ablations.summary import completed_run_ids, format_summary, summary_rows
 
-EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -161,6 +166,7 @@ def _sigint(handler: Any) -> Any:
 def cli() -> int:
     """`python -m ablations.run`: SIGTERM handled like Ctrl-C; Ctrl-C anywhere ends with a message, no traceback."""
     if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         return main()

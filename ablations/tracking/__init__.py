@@ -288,7 +288,9 @@ class Tracker:
         if report_dir is not None and Path(report_dir).is_dir():
             self.client.log_artifacts(run_id, str(report_dir), artifact_path="report")
         if study_file is not None and Path(study_file).is_file():
-            self.client.log_artifact(run_id, str(study_file), artifact_path="study")
+            # the study file may name its storage or tracking URI with a password: its copy is masked
+            text = mask_url(Path(study_file).read_text(encoding="utf-8"))
+            self.client.log_text(run_id, text, f"study/{Path(study_file).name}")
         return len(metrics)
 
 
