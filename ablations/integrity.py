@@ -14,7 +14,9 @@ import shutil
 import time
 from pathlib import Path
 
-from ablations.cells import Cell, claims_dir, is_sql_url, open_claim_store
+from ablations.cells import Cell
+from ablations.claims import claims_dir, open_claim_store
+from ablations.database import is_sql_url
 from ablations.masking import mask
 from ablations.study import StudyConfig
 
@@ -137,7 +139,7 @@ def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     """Cell states from the SQL claim table, read-only (no table is created); {} when none exists yet."""
     import sqlalchemy as sa
 
-    from ablations.claims_sql import TABLE
+    from ablations.claims.sql import TABLE
     from ablations.pg import to_sqlalchemy_url
 
     url = to_sqlalchemy_url(study.storage_url)

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ablations.cells import Cell, ClaimStore, open_claim_store, worker_name
+from ablations.cells import Cell
+from ablations.claims import ClaimStore, open_claim_store, worker_name
 from ablations.study import StudyConfig, mask_secrets
 
 

@@ -15,7 +15,8 @@ import optuna
 
 from avtca.config.base import ConfigError, dump_yaml, flatten
 
-from ablations.cells import ALL_FOLDS, Cell, factor_params, is_sql_url, resolve
+from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
+from ablations.database import is_sql_url
 from ablations.study import (
     CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_secrets, mask_url,
     variant_labels,

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ablations.cells import Cell, open_claim_store
+from ablations.cells import Cell
+from ablations.claims import open_claim_store
 from ablations.study import StudyConfig
 
 

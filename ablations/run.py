@@ -12,9 +12,9 @@ from typing import Any
 
 from avtca.config.base import ConfigError
 
-from ablations.cells import (
-    Cell, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
-)
+from ablations.cells import Cell, enumerate_cells, objective_problems
+from ablations.claims import open_claim_store
+from ablations.database import is_sql_url
 from ablations.explain import explain, schema_json
 from ablations.masking import mask
 from ablations.study import StudyConfig, load_study, mask_secrets, mask_url

@@ -14,7 +14,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from avtca.config.base import ConfigError
 
-from ablations.cells import Cell, data_section, is_sql_url, resolve
+from ablations.cells import Cell, data_section, resolve
+from ablations.database import is_sql_url
 from ablations.masking import mask
 from ablations.study import CategoricalParam, FloatParam, IntParam, StudyConfig
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.claims_sql import SqlClaimStore
+from ablations.claims.sql import SqlClaimStore
 from ablations.distributed import LauncherError, run_dask
 from tests.distributed.workers import cell_loop
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.claims_sql import SqlClaimStore
+from ablations.claims.sql import SqlClaimStore
 from tests.distributed.e2e import (
     cells_of,
     complete_per_cell,
