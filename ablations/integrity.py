@@ -140,7 +140,7 @@ def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     import sqlalchemy as sa
 
     from ablations.claims.sql import TABLE
-    from ablations.pg import to_sqlalchemy_url
+    from ablations.database import to_sqlalchemy_url
 
     url = to_sqlalchemy_url(study.storage_url)
     if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1].split("?", 1)[0]).exists():

@@ -356,7 +356,7 @@ def _stop_pool_workers(sig: int) -> None:
 
 
 def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
-    from ablations.distributed import run_dask  # dask is optional: imported only when asked for
+    from ablations.scaleout.distributed import run_dask  # dask is optional: imported only when asked for
 
     return run_dask(worker_fn, n_workers, **kw)
 

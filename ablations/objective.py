@@ -32,7 +32,7 @@ BACKUP_ATTR = "tracking_backup"
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     """Optuna storage: a journal file (default; several processes on one machine) or a database URL."""
     if is_sql_url(url):
-        from ablations.pg import open_rdb_storage  # schema creation under a lock: workers may start together
+        from ablations.database import open_rdb_storage  # schema creation under a lock: workers may start together
 
         try:
             return open_rdb_storage(url)

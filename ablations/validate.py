@@ -108,7 +108,7 @@ def database_problem(url: str, what: str) -> str | None:
     try:
         import sqlalchemy
 
-        from ablations.pg import to_sqlalchemy_url
+        from ablations.database import to_sqlalchemy_url
 
         args = {"connect_timeout": int(TIMEOUT_S)} if "postgres" in url else {}
         engine = sqlalchemy.create_engine(to_sqlalchemy_url(url), connect_args=args)

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
 from ablations.claims.base import CellState, owner_dead
-from ablations.pg import explain_db_error, mask_url, to_sqlalchemy_url
+from ablations.database import explain_db_error, to_sqlalchemy_url
+from ablations.masking import mask_url
 
 TABLE = "avtca_cells"
 RUNNING, COMPLETE, FAILED = "RUNNING", "COMPLETE", "FAILED"

@@ -1,4 +1,4 @@
-"""End to end on real servers: `python -m ablations.server`, runner processes and a Dask LocalCluster sharing one
+"""End to end on real servers: `python -m ablations.scaleout.server`, runner processes and a Dask LocalCluster sharing one
 grid study on PostgreSQL + MLflow; a worker SIGKILLed mid-trial; the tracking server going away."""
 
 from __future__ import annotations

@@ -70,7 +70,7 @@ def cell_loop(url: str, study: str, cells: list[str], log_dir: str, kill_marker:
 
 def create_optuna_storage(url: str, start_at: float) -> str:
     """Create the Optuna schema at a common start time (the schema-creation race) through `open_rdb_storage`."""
-    from ablations.pg import open_rdb_storage
+    from ablations.database import open_rdb_storage
 
     time.sleep(max(0.0, start_at - time.time()))
     try:
