@@ -142,8 +142,8 @@ class Budget(Strict):
     )
 
 
-class Objective(Strict):
-    """The value Optuna optimises and the summary table leads with."""
+class ObjectiveSpec(Strict):
+    """The study file's `objective` section: the value Optuna optimises and the summary table leads with."""
 
     metric: str = Field("val/accuracy", description="a `val/*` metric name")
     direction: Literal["maximize", "minimize"] = "maximize"
@@ -199,7 +199,7 @@ class StudyConfig(Strict):
     tune: dict[str, ParamSpec] = Field(default_factory=dict, description="dotted path -> distribution")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="repeats")
     budget: Budget = Field(default_factory=Budget)
-    objective: Objective = Field(default_factory=Objective)
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     sampler: SamplerCfg = Field(default_factory=TPESampler, description="sampler for tuned parameters")
     pruner: PrunerCfg = Field(default_factory=PrunerOff, description="pruner for tuning trials")
     storage: str | None = Field(None, description="Optuna storage; default runs/optuna/<name>.journal")
