@@ -143,4 +143,3 @@ def factor_params(study: StudyConfig, cell: Cell) -> dict[str, str]:
     out = {"variant": cell.name} if study.variants else {}
     out.update({k: choice_value(v) for k, v in cell.factors.items()})
     return out
-

@@ -100,5 +100,3 @@ def open_rdb_storage(url: str, **kwargs):
 
     with schema_lock(url):
         return optuna.storages.RDBStorage(url, **kwargs)
-
-

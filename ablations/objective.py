@@ -12,15 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 
 from avtca.config.base import ConfigError, dump_yaml, flatten
+from avtca.data import dataset_info
+from avtca.training import Pruned, train
 
 from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
-from ablations.database import is_sql_url
+from ablations.database import is_sql_url, open_rdb_storage
 from ablations.study import (
     CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_secrets, mask_url,
     variant_labels,
 )
+from ablations.tracking import provenance
 
 # final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
@@ -32,15 +37,10 @@ BACKUP_ATTR = "tracking_backup"
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     """Optuna storage: a journal file (default; several processes on one machine) or a database URL."""
     if is_sql_url(url):
-        from ablations.database import open_rdb_storage  # schema creation under a lock: workers may start together
-
         try:
-            return open_rdb_storage(url)
+            return open_rdb_storage(url)  # schema creation under a lock: workers may start together
         except Exception as err:  # noqa: BLE001 - unreachable server, wrong password, missing driver
             raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = Path(url.removeprefix("journal://"))
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,8 +87,6 @@ def make_pruner(study: StudyConfig) -> optuna.pruners.BasePruner:
 
 def annotate_study(ostudy: optuna.Study, study: StudyConfig, study_file: str | None = None) -> None:
     """What optuna-dashboard shows: the objective's name and the study's file, description and commit."""
-    from ablations.tracking import provenance
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
         ostudy.set_metric_names([study.objective.metric])
@@ -186,8 +184,6 @@ class Objective:
         return tags
 
     def __call__(self, trial: Any) -> float:
-        from avtca.training import Pruned, train
-
         train_fn = self.train_fn or train
         s, c = self.study, self.cell
         tuned = suggest(s, c, trial)
@@ -309,8 +305,6 @@ def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
 
 def _data_tags(cfg: Any) -> dict[str, str]:
     """Protocol tags from the dataset description (cheap: no decoding)."""
-    from avtca.data import dataset_info
-
     info = dataset_info(cfg.data)
     return {
         "protocol": cfg.data.protocol_name, "protocol_label": info.protocol_label,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -291,8 +292,6 @@ def choice_value(value: Any) -> Any:
 
 def variant_labels(study: StudyConfig) -> list[str]:
     """Every variant label: the named variants crossed with the factor grid (`name,path=level,...`)."""
-    import itertools
-
     names = list(study.variants) or [None]
     grid = list(itertools.product(*study.factors.values())) if study.factors else [()]
     out = []

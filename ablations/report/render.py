@@ -181,5 +181,3 @@ def study_readme(study: str, runs: pd.DataFrame, dest: Path, files: list[Path], 
     lines.append("From the folder that holds this study folder (e.g. `reports/`), without MLflow or re-training:\n")
     lines.append(f"```bash\npython -m ablations.report {dest.name}/runs.csv --out .\n```\n")
     return "\n".join(lines) + "\n"
-
-
