@@ -144,7 +144,7 @@ class Budget(Strict):
 
 
 class ObjectiveSpec(Strict):
-    """The study file's `objective` section: the value Optuna optimises and the summary table leads with."""
+    """The value Optuna optimises and the summary table leads with."""
 
     metric: str = Field("val/accuracy", description="a `val/*` metric name")
     direction: Literal["maximize", "minimize"] = "maximize"
