@@ -3,7 +3,6 @@ schema-creation lock. The private PostgreSQL server itself is scale-out (ablatio
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -99,13 +98,5 @@ def open_rdb_storage(url: str, **kwargs):
     """`optuna.storages.RDBStorage(url, **kwargs)` created under `schema_lock`, so workers may start together."""
     import optuna  # heavy: loaded only when a database storage is used
 
-    # creating the schema runs Optuna's alembic env.py, whose logging.config.fileConfig disables every logger
-    # that exists already (e.g. avtca.data's cache-checksum warnings): they are enabled again afterwards
-    loggers = logging.Logger.manager.loggerDict.values()
-    enabled = [lg for lg in loggers if isinstance(lg, logging.Logger) and not lg.disabled]
-    try:
-        with schema_lock(url):
-            return optuna.storages.RDBStorage(url, **kwargs)
-    finally:
-        for logger in enabled:
-            logger.disabled = False
+    with schema_lock(url):
+        return optuna.storages.RDBStorage(url, **kwargs)
