@@ -1,20 +1,20 @@
-"""Cells (variant x seed x fold), their identity hashes, and exactly-once claims across workers."""
+"""Cells (variant x seed x fold): enumerating a study's cells and their identity hashes."""
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths
-from avtca.experiment import ExperimentConfig
+from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths, suggest, validate
+from avtca.data import dataset_info
+from avtca.data.config import DataConfig
+from avtca.experiment import ExperimentConfig, resolve_experiment
+from avtca.metrics import METRIC_NAMES, higher_is_better
 
-from ablations.claims_file import (  # noqa: F401 - re-exported: the claim API's historical home
-    CellState, CellStateName, ClaimStore, ClaimWriteError, FileClaimStore, owner_dead, parse_claim, worker_name,
-)
 from ablations.study import StudyConfig, choice_value, variant_labels
 
 # knobs that pick where or how fast a cell runs, not what it computes (marked `runtime` on the config fields):
@@ -65,8 +65,6 @@ def data_section(study: StudyConfig) -> dict[str, Any]:
 
 def resolve(study: StudyConfig, overrides: Mapping[str, Any], source: str | None = None):
     """The validated ExperimentConfig of one cell (study-wide settings, then the cell's overrides)."""
-    from avtca.experiment import resolve_experiment
-
     return resolve_experiment(
         study.preset, data=data_section(study), train=study.train, eval=study.eval, overrides=overrides, source=source
     )
@@ -74,8 +72,6 @@ def resolve(study: StudyConfig, overrides: Mapping[str, Any], source: str | None
 
 def variant_overrides(study: StudyConfig) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(label, name, factor levels, overrides) per variant label, in study order."""
-    import itertools
-
     names = list(study.variants) or [""]
     grid = list(itertools.product(*study.factors.values())) if study.factors else [()]
     labels = iter(variant_labels(study))
@@ -94,10 +90,6 @@ def study_folds(study: StudyConfig) -> list[int]:
     """The folds the study runs (`all` expands to every fold of the dataset's protocol)."""
     if study.dataset.folds != "all":
         return list(study.dataset.folds)
-    from avtca.data import dataset_info
-    from avtca.config.base import validate
-    from avtca.data.config import DataConfig
-
     return list(range(dataset_info(validate(DataConfig, data_section(study))).n_folds))
 
 
@@ -134,11 +126,6 @@ def enumerate_cells(study: StudyConfig, source: str | None = None) -> list[Cell]
 
 def objective_problems(study: StudyConfig) -> list[str]:
     """The objective metric must be one the dataset's task produces, optimised in its natural direction."""
-    from avtca.config.base import suggest, validate
-    from avtca.data import dataset_info
-    from avtca.data.config import DataConfig
-    from avtca.metrics import METRIC_NAMES, higher_is_better
-
     task = dataset_info(validate(DataConfig, data_section(study))).task
     allowed = [f"val/{m}" for m in (*METRIC_NAMES[task], "loss")]
     metric, direction = study.objective.metric, study.objective.direction
@@ -156,29 +143,3 @@ def factor_params(study: StudyConfig, cell: Cell) -> dict[str, str]:
     out = {"variant": cell.name} if study.variants else {}
     out.update({k: choice_value(v) for k, v in cell.factors.items()})
     return out
-
-
-# ---------------------------------------------------------------- claims (ablations.claims_file)
-
-
-def is_sql_url(url: str) -> bool:
-    """True for database URLs (postgresql://, sqlite://, mysql://, with or without +driver)."""
-    scheme = url.split("://", 1)[0].split("+", 1)[0] if "://" in url else ""
-    return scheme in ("postgresql", "postgres", "sqlite", "mysql")
-
-
-def claims_dir(storage_url: str) -> Path:
-    """Where the file claim store of a journal storage lives: beside the journal, `<name>.claims/`."""
-    path = Path(storage_url.split("://", 1)[-1])
-    return path.with_name(path.name.rsplit(".", 1)[0] + ".claims")
-
-
-def open_claim_store(storage_url: str, study_name: str, grace_s: float = 120.0) -> ClaimStore:
-    """FileClaimStore beside a journal file; SqlClaimStore (ablations.claims_sql) in a database storage."""
-    if is_sql_url(storage_url):
-        try:
-            from ablations.claims_sql import SqlClaimStore
-        except ImportError as err:
-            raise ConfigError([f"storage: database claims need ablations.claims_sql ({err})"]) from None
-        return SqlClaimStore(storage_url, study_name, grace_s)
-    return FileClaimStore(claims_dir(storage_url) / study_name, grace_s)

@@ -14,8 +14,14 @@ import shutil
 import time
 from pathlib import Path
 
-from ablations.cells import Cell, claims_dir, is_sql_url, open_claim_store
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from ablations.cells import Cell
+from ablations.claims import claims_dir, open_claim_store
+from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
+from ablations.objective import optuna_study_name
 from ablations.study import StudyConfig
 
 FINISHED_TRIALS = ("COMPLETE", "PRUNED")
@@ -42,9 +48,6 @@ def cut_off_tail(path: Path) -> int:
 
 def finished_cells(path: Path, names: set[str]) -> set[str]:
     """Cell ids with a finished (complete or pruned) trial in the journal's studies `names`; raises on damage."""
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     storage = JournalStorage(JournalFileBackend(str(path)))  # the file exists: nothing is created
     done = set()
     for frozen in storage.get_all_studies():
@@ -57,8 +60,6 @@ def finished_cells(path: Path, names: set[str]) -> set[str]:
 
 
 def _study_names(study: StudyConfig, cells: list[Cell]) -> set[str]:
-    from ablations.objective import optuna_study_name
-
     return {optuna_study_name(study, c) for c in cells}
 
 
@@ -135,10 +136,10 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
 
 def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     """Cell states from the SQL claim table, read-only (no table is created); {} when none exists yet."""
+    # SQLAlchemy (heavy) loads only for a database storage
     import sqlalchemy as sa
 
-    from ablations.claims_sql import TABLE
-    from ablations.pg import to_sqlalchemy_url
+    from ablations.claims.sql import TABLE
 
     url = to_sqlalchemy_url(study.storage_url)
     if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1].split("?", 1)[0]).exists():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import threading
 import time
 import traceback
@@ -12,8 +13,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ablations.cells import Cell, ClaimStore, open_claim_store, worker_name
+import optuna
+import torch
+from joblib import Parallel, delayed
+from joblib.externals.loky import reusable_executor
+from optuna.trial import TrialState
+from tqdm.auto import tqdm
+
+from ablations.cells import Cell
+from ablations.claims import ClaimStore, open_claim_store, worker_name
+from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
 from ablations.study import StudyConfig, mask_secrets
+from ablations.tracking import Tracker
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,6 @@ class Heartbeat:
 
 def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any]:
     """Device and CPU threads of worker `index`: GPUs round-robin, CPU cores shared evenly."""
-    import torch
-
     device = study.resources.device
     if device == "auto" and torch.cuda.is_available():
         device = f"cuda:{index % torch.cuda.device_count()}"
@@ -86,11 +95,6 @@ def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any
 def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary,
              progress: Any) -> int | None:
     """Run the cell's remaining trials (after cleaning up trials/runs left RUNNING by a dead worker)."""
-    import optuna
-    from optuna.trial import TrialState
-
-    from ablations.objective import Objective, load_optuna_study
-
     study = spec.study
     ostudy = load_optuna_study(study, cell, storage)
     mine = [t for t in ostudy.get_trials(deepcopy=False) if t.user_attrs.get("cell_id") == cell.cell_id]
@@ -130,8 +134,6 @@ def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: 
 
 
 def _best_number(study: StudyConfig, trials: list[Any]) -> int | None:
-    from ablations.objective import best_trial
-
     best = best_trial(trials, study.objective.direction)
     if best is None:
         return trials[-1].number if trials else None
@@ -147,11 +149,6 @@ def _safe(fn: Callable[[], Any]) -> Any:
 
 def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
     """One worker: claim each unfinished cell in order, run it, mark it complete or failed."""
-    from ablations.objective import open_storage
-    from ablations.tracking import Tracker
-
-    import optuna
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the bars and the summary say what happened
     study = spec.study
     worker = worker_name(index)
@@ -162,7 +159,6 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
     tracker = Tracker(study.tracking, study.name) if spec.parent_run_id else None
     progress = _epoch_bar() if spec.show_epochs else False
     interval = max(1.0, study.resources.grace_s / 4)
-    import avtca.training  # noqa: F401 - imported before signals are handled: an interrupted import prints noise
     _terminate_as_interrupt()  # from here on, every signal ends in a marked claim
     try:
         for cell in spec.cells:
@@ -214,8 +210,6 @@ def fail_claim(claims: ClaimStore, cell_id: str, worker: str, reason: str) -> No
 @contextlib.contextmanager
 def _signals_ignored():
     """Ignore SIGINT/SIGTERM inside the block (main thread only; elsewhere a no-op), then restore the handlers."""
-    import signal
-
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -232,8 +226,6 @@ def _terminate_as_interrupt() -> None:
 
     A SIGINT ignored while the worker process started (see _pool_started_without_interrupts) is handled again.
     """
-    import signal
-
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # inherited from the spawning parent
@@ -246,8 +238,6 @@ def _epochs(study: StudyConfig, cell: Cell) -> int:
 
 
 def _epoch_bar():
-    from tqdm.auto import tqdm
-
     return tqdm(total=0, desc="epochs", unit="epoch", position=1, leave=False, dynamic_ncols=True)
 
 
@@ -262,9 +252,6 @@ def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list
 
 
 def _pool(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
-    from joblib import Parallel, delayed
-    from joblib.externals.loky import reusable_executor
-
     try:
         tasks = (delayed(_pool_task)(worker_fn, i) for i in range(n_workers))
         return list(Parallel(n_jobs=n_workers, backend="loky")(tasks))
@@ -298,8 +285,6 @@ def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers:
     workers get a grace period to stop by themselves (a terminal's Ctrl-C reached them too), are then sent
     SIGTERM (a scheduler signalled this process alone), and the interrupt is re-raised.
     """
-    import signal
-
     stops = [getattr(signal, name) for name in _STOP_SIGNALS]
     box: dict[str, Any] = {}
 
@@ -337,8 +322,6 @@ def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers:
 def _pool_pids() -> list[int]:
     """Process ids of the reusable loky executor's workers ([] when there is none)."""
     try:
-        from joblib.externals.loky import reusable_executor
-
         executor = reusable_executor._executor
         return list(getattr(executor, "_processes", None) or {}) if executor is not None else []
     except Exception:  # noqa: BLE001 - joblib internals changed: no pids, the caller's timeouts still hold
@@ -355,7 +338,7 @@ def _stop_pool_workers(sig: int) -> None:
 
 
 def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
-    from ablations.distributed import run_dask  # dask is optional: imported only when asked for
+    from ablations.scaleout.distributed import run_dask  # dask is optional: imported only when asked for
 
     return run_dask(worker_fn, n_workers, **kw)
 

@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
 
 from avtca.config.base import ConfigError, dump_yaml, flatten
+from avtca.data import dataset_info
+from avtca.training import Pruned, train
 
-from ablations.cells import ALL_FOLDS, Cell, factor_params, is_sql_url, resolve
+from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
+from ablations.database import is_sql_url, open_rdb_storage
 from ablations.study import (
-    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_secrets, mask_url,
+    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_url,
     variant_labels,
 )
+from ablations.tracking import provenance
+from ablations.tracking.trial import TrialRuns
 
 # final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
@@ -31,15 +38,10 @@ BACKUP_ATTR = "tracking_backup"
 def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
     """Optuna storage: a journal file (default; several processes on one machine) or a database URL."""
     if is_sql_url(url):
-        from ablations.pg import open_rdb_storage  # schema creation under a lock: workers may start together
-
         try:
-            return open_rdb_storage(url)
+            return open_rdb_storage(url)  # schema creation under a lock: workers may start together
         except Exception as err:  # noqa: BLE001 - unreachable server, wrong password, missing driver
             raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
-    from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
-
     path = Path(url.removeprefix("journal://"))
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +88,6 @@ def make_pruner(study: StudyConfig) -> optuna.pruners.BasePruner:
 
 def annotate_study(ostudy: optuna.Study, study: StudyConfig, study_file: str | None = None) -> None:
     """What optuna-dashboard shows: the objective's name and the study's file, description and commit."""
-    from ablations.tracking import provenance
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
         ostudy.set_metric_names([study.objective.metric])
@@ -151,18 +151,12 @@ class Objective:
         self.runtime = dict(runtime or {})  # device / threads: runtime knobs, not part of the cell identity
         self.progress, self.tags = progress, dict(tags or {})
         self.train_fn = train_fn
-        self.run_ids: list[str] = []
-        self.tracking_errors: list[str] = []
+        self.runs = TrialRuns(tracker, pruned=(optuna.TrialPruned, Pruned))  # MLflow, best effort
 
-    # -- tracking is best effort: a lost tracking server must not lose a finished training
-    def _track(self, what: str, fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
-        if self.tracker is None or len(self.tracking_errors) >= 2:
-            return None  # after two failures stop trying: each call to a dead server can block on retries
-        try:
-            return fn(*args, **kw)
-        except Exception as err:  # noqa: BLE001 - any client/server error is recorded and reported
-            self.tracking_errors.append(mask_secrets(f"{what}: {type(err).__name__}: {err}")[:300])
-            return None
+    @property
+    def tracking_errors(self) -> list[str]:
+        """What failed while logging to MLflow (the result is kept in the Optuna storage)."""
+        return self.runs.errors
 
     def _run_tags(self, trial: Any, fold: int, role: str) -> dict[str, Any]:
         s, c = self.study, self.cell
@@ -185,80 +179,61 @@ class Objective:
         return tags
 
     def __call__(self, trial: Any) -> float:
-        from avtca.training import Pruned, train
-
-        train_fn = self.train_fn or train
         s, c = self.study, self.cell
-        tuned = suggest(s, c, trial)
-        cfg = resolve(s, {**c.overrides, **tuned, **self.runtime})
-        trial.set_user_attr("cell_id", c.cell_id)
-        trial.set_user_attr("variant", c.variant)
-        trial.set_user_attr("seed", c.seed)
-        trial.set_user_attr("fold", c.fold)
-        params = {**flatten(cfg.model_dump(mode="json")), "variant": c.variant, "seed": c.seed}
+        cfg = resolve(s, {**c.overrides, **suggest(s, c, trial), **self.runtime})
+        for key, value in {"cell_id": c.cell_id, "variant": c.variant, "seed": c.seed, "fold": c.fold}.items():
+            trial.set_user_attr(key, value)
         self.tags.update(_data_tags(cfg))
-        span = c.fold == ALL_FOLDS
-        name = run_name(s, c)
-        trial_run = None
-        if self.parent_run_id is not None:
-            trial_run = self._track("start run", self.tracker.start_run, self.parent_run_id, name,
-                                    self._run_tags(trial, c.fold, "trial"), {**params, "fold": c.fold})
-        if trial_run:
-            self.run_ids.append(trial_run)
-            trial.set_user_attr("mlflow_run_id", trial_run)
-        status, state = "FAILED", "FAIL"
-        values, results = [], []
+        params = {**flatten(cfg.model_dump(mode="json")), "variant": c.variant, "seed": c.seed}
+        results: list[Any] = []
         try:
-            for fold in c.folds:
-                run = trial_run
-                if span and trial_run:
-                    run = self._track("start run", self.tracker.start_run, trial_run, f"{c.variant} s{c.seed} f{fold}",
-                                      self._run_tags(trial, fold, "fold"), {**params, "fold": fold})
-                    if run:
-                        self.run_ids.append(run)
-                result = self._train_fold(train_fn, cfg, trial, fold, run, span, Pruned)
-                value = result.metrics.get(s.objective.metric)
-                if value is None:
-                    raise ConfigError([f"objective.metric: '{s.objective.metric}' is not among the metrics "
-                                       f"({', '.join(sorted(k for k in result.metrics if k.startswith('val/')))})"])
-                values.append(float(value))
-                results.append(result)
-                if span:
-                    trial.report(float(value), fold)
-                    if trial.should_prune():
-                        raise optuna.TrialPruned(f"pruned after fold {fold}")
-            objective = statistics.fmean(values)
-            summary = _mean_metrics([r.metrics for r in results])
-            for key, value in summary_attrs(summary, s.objective.metric).items():
-                trial.set_user_attr(key, value)
-            if span and trial_run:
-                self._track("log", self.tracker.log_final, trial_run, summary)
-            if not math.isfinite(objective):
-                raise FloatingPointError(f"{s.objective.metric} is {objective}")
-            status, state = "FINISHED", "COMPLETE"
-            return objective
-        except (optuna.TrialPruned, Pruned):
-            status, state = "KILLED", "PRUNED"
-            raise
-        except KeyboardInterrupt:
-            status, state = "KILLED", "INTERRUPTED"
-            raise
-        except Exception as err:
-            for run in self.run_ids:
-                self._track("tag", self.tracker.set_tags, run, {"error": f"{type(err).__name__}: {err}"[:500]})
-            raise
+            with self.runs:  # every run this trial opens is tagged with its outcome and ended on the way out
+                trial_run = None
+                if self.parent_run_id is not None:
+                    trial_run = self.runs.start(self.parent_run_id, run_name(s, c),
+                                                self._run_tags(trial, c.fold, "trial"), {**params, "fold": c.fold})
+                if trial_run:
+                    trial.set_user_attr("mlflow_run_id", trial_run)
+                value = self._run_folds(trial, cfg, params, trial_run, results)
+                self.runs.finished()
+                return value
         finally:
-            run_tags = {"optuna.state": state}
-            if self.tracking_errors and status == "FINISHED":  # the runs have gaps: resync rebuilds them
-                status, run_tags["avtca.killed"] = "KILLED", "tracking failed mid-trial; see --resync-tracking"
-            for run in self.run_ids:
-                self._track("tag", self.tracker.set_tags, run, run_tags)
-            for run in reversed(self.run_ids):
-                self._track("end run", self.tracker.end, run, status)
-            if self.tracking_errors:
-                trial.set_user_attr("tracking_error", "; ".join(self.tracking_errors)[:1000])
-                if state == "COMPLETE":
+            if self.runs.errors:
+                trial.set_user_attr("tracking_error", "; ".join(self.runs.errors)[:1000])
+                if self.runs.state == "COMPLETE":
                     trial.set_user_attr(BACKUP_ATTR, [tracking_backup(r, f) for r, f in zip(results, c.folds)])
+
+    def _run_folds(self, trial: Any, cfg: Any, params: dict[str, Any], trial_run: str | None,
+                   results: list[Any]) -> float:
+        """Train the cell's folds (one, or every fold for a span-folds trial); the objective is their mean."""
+        s, c = self.study, self.cell
+        span = c.fold == ALL_FOLDS
+        values = []
+        for fold in c.folds:
+            run = trial_run
+            if span and trial_run:
+                run = self.runs.start(trial_run, f"{c.variant} s{c.seed} f{fold}", self._run_tags(trial, fold, "fold"),
+                                      {**params, "fold": fold})
+            result = self._train_fold(self.train_fn or train, cfg, trial, fold, run, span, Pruned)
+            value = result.metrics.get(s.objective.metric)
+            if value is None:
+                raise ConfigError([f"objective.metric: '{s.objective.metric}' is not among the metrics "
+                                   f"({', '.join(sorted(k for k in result.metrics if k.startswith('val/')))})"])
+            values.append(float(value))
+            results.append(result)
+            if span:
+                trial.report(float(value), fold)
+                if trial.should_prune():
+                    raise optuna.TrialPruned(f"pruned after fold {fold}")
+        objective = statistics.fmean(values)
+        summary = _mean_metrics([r.metrics for r in results])
+        for key, value in summary_attrs(summary, s.objective.metric).items():
+            trial.set_user_attr(key, value)
+        if span and trial_run:
+            self.runs.call("log", self.tracker.log_final, trial_run, summary)
+        if not math.isfinite(objective):
+            raise FloatingPointError(f"{s.objective.metric} is {objective}")
+        return objective
 
     def _train_fold(self, train_fn, cfg, trial, fold, run, span, pruned_cls):
         """Train one fold, reporting every epoch to MLflow (one batch) and, when not spanning folds, to Optuna
@@ -268,7 +243,7 @@ class Objective:
 
         def report(epoch: int, metrics: Mapping[str, float]) -> None:
             if run:
-                self._track("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
+                self.runs.call("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
             if not span and metric in metrics and math.isfinite(float(metrics[metric])):
                 trial.report(float(metrics[metric]), epoch)
                 if prune and trial.should_prune():
@@ -281,9 +256,9 @@ class Objective:
         if run:
             final = {k: v for k, v in result.metrics.items()}
             final.update({"best_epoch": result.best_epoch, "n_params": result.n_params, "seconds": result.seconds})
-            self._track("log final", self.tracker.log_final, run, final)
-            self._track("tags", self.tracker.set_tags, run, {"device": result.device, "precision": result.precision})
-            self._track("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
+            self.runs.call("log final", self.tracker.log_final, run, final)
+            self.runs.call("tags", self.tracker.set_tags, run, {"device": result.device, "precision": result.precision})
+            self.runs.call("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
                         checkpoint=cfg.train.save_checkpoint)
         return result
 
@@ -308,8 +283,6 @@ def tracking_backup(result: Any, fold: int) -> dict[str, Any]:
 
 def _data_tags(cfg: Any) -> dict[str, str]:
     """Protocol tags from the dataset description (cheap: no decoding)."""
-    from avtca.data import dataset_info
-
     info = dataset_info(cfg.data)
     return {
         "protocol": cfg.data.protocol_name, "protocol_label": info.protocol_label,

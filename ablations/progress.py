@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ablations.cells import Cell, open_claim_store
+from optuna.trial import TrialState
+from tqdm import tqdm
+
+from avtca.data.cache import cache_dir
+
+from ablations.cells import Cell, resolve
+from ablations.claims import open_claim_store
+from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
 
 
@@ -100,10 +107,6 @@ class StudyProgress:
     def _running_trials(self) -> dict[str, tuple[dict[str, Any], dict[int, float]]]:
         """cell id -> (user attrs, intermediate values) of its RUNNING trial."""
         try:
-            from optuna.trial import TrialState
-
-            from ablations.objective import open_storage, optuna_study_name
-
             if self._storage is None:
                 self._storage = open_storage(self.study.storage_url, create=False)
             out = {}
@@ -155,8 +158,6 @@ class StudyProgress:
             self._last_plain, self._last_text = time.time(), text
 
     def _draw(self, lines: list[str]) -> None:
-        from tqdm import tqdm
-
         want = 1 + self.n_workers + len(self.caches)  # fixed number of rows: no jumping
         while len(self._bars) < want:
             self._bars.append(tqdm(total=0, bar_format="{desc}", position=len(self._bars), leave=True,
@@ -188,10 +189,6 @@ class StudyProgress:
 def _data_caches(study: StudyConfig, cells: list[Cell]) -> list[Path]:
     """The data cache directories the cells read (one per distinct data config)."""
     try:
-        from avtca.data.cache import cache_dir
-
-        from ablations.cells import resolve
-
         out: dict[str, Path] = {}
         for c in cells:
             path = cache_dir(resolve(study, c.overrides).data)

@@ -15,7 +15,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+import numpy as np
 import optuna
+import pandas as pd
 from optuna.trial import FixedTrial, TrialState
 
 from avtca.config.base import dump_yaml, flatten
@@ -103,9 +105,6 @@ def _resync_trial(study: StudyConfig, cell: Cell, trial: optuna.trial.FrozenTria
 
 def _replay(tracker: Any, run: str, backup: dict[str, Any], cfg_yaml: str) -> None:
     """Log a fold's backup as the objective would have: one batch per epoch, final metrics last, artifacts."""
-    import numpy as np
-    import pandas as pd
-
     for row in backup.get("history", []):
         epoch = int(row.get("epoch", 0))
         tracker.log_metrics(run, {k: v for k, v in row.items() if k != "epoch"}, step=epoch)

@@ -16,16 +16,21 @@ if __name__ == "__main__":
     quiet_start_up()  # a Ctrl-C while the imports below load (seconds) leaves quietly: nothing is written yet
 
 from avtca.config.base import ConfigError
+from avtca.data.protocols import n_folds_of
 
-from ablations.cells import (
-    Cell, enumerate_cells, is_sql_url, objective_problems, open_claim_store,
-)
+from ablations.cells import Cell, enumerate_cells, objective_problems
+from ablations.cellset import cells_tags
+from ablations.claims import open_claim_store
+from ablations.database import is_sql_url
 from ablations.explain import explain, schema_json
 from ablations.masking import mask
 from ablations.study import StudyConfig, load_study, mask_secrets, mask_url
-from ablations.validate import check_environment
+from ablations.tracking import Tracker, check_tracking
+from ablations.validate import check_environment, static_problems, tune_problems
 from ablations.summary import completed_run_ids, format_summary, summary_rows
 
+# Optuna and what needs it (objective, integrity, launch, progress, resync) and the report load inside the
+# functions that use them: --explain, --schema and invalid files answer without importing them
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 
 
@@ -102,9 +107,6 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     """Run the study: prepare storage and tracking once, launch workers, clean up, summarise, report."""
     from ablations.launch import LAUNCHERS, WorkerSpec, worker_fn
     from ablations.progress import StudyProgress
-    from ablations.tracking import Tracker
-
-    from ablations.cellset import cells_tags
     from ablations.integrity import journal_path
 
     previous = _sigint(signal.SIG_IGN)  # preparing storage and tracking is not interruptible
@@ -282,7 +284,6 @@ def _pilot(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
     """--dry-run --pilot: the power of this study's design, estimated from a pilot's export (docs/statistics.md)."""
     from ablations.report.load import ReportInputError
     from ablations.report.pilot import pilot_estimate
-    from avtca.data.protocols import n_folds_of
 
     variants = len({c.variant for c in cells}) - 1
     try:
@@ -297,7 +298,6 @@ def _pilot(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
 def validated_cells(study: StudyConfig, args: argparse.Namespace) -> list[Cell]:
     """The study's cells once everything knowable before the first claim checks out; else ConfigError (exit 2)."""
     from ablations.integrity import check_storage, repair_storage
-    from ablations.validate import static_problems, tune_problems
 
     for check in (static_problems, check_environment, objective_problems):
         problems = check(study)
@@ -320,7 +320,6 @@ def validated_cells(study: StudyConfig, args: argparse.Namespace) -> list[Cell]:
 def resync(study: StudyConfig, cells: list[Cell]) -> int:
     """`--resync-tracking`: recreate missing MLflow runs from the Optuna storage (the source of truth)."""
     from ablations.resync import resync_tracking
-    from ablations.tracking import Tracker, check_tracking
 
     try:
         check_tracking(study.tracking)

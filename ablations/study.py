@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -142,7 +143,7 @@ class Budget(Strict):
     )
 
 
-class Objective(Strict):
+class ObjectiveSpec(Strict):
     """The value Optuna optimises and the summary table leads with."""
 
     metric: str = Field("val/accuracy", description="a `val/*` metric name")
@@ -199,7 +200,7 @@ class StudyConfig(Strict):
     tune: dict[str, ParamSpec] = Field(default_factory=dict, description="dotted path -> distribution")
     seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="repeats")
     budget: Budget = Field(default_factory=Budget)
-    objective: Objective = Field(default_factory=Objective)
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     sampler: SamplerCfg = Field(default_factory=TPESampler, description="sampler for tuned parameters")
     pruner: PrunerCfg = Field(default_factory=PrunerOff, description="pruner for tuning trials")
     storage: str | None = Field(None, description="Optuna storage; default runs/optuna/<name>.journal")
@@ -291,8 +292,6 @@ def choice_value(value: Any) -> Any:
 
 def variant_labels(study: StudyConfig) -> list[str]:
     """Every variant label: the named variants crossed with the factor grid (`name,path=level,...`)."""
-    import itertools
-
     names = list(study.variants) or [None]
     grid = list(itertools.product(*study.factors.values())) if study.factors else [()]
     out = []

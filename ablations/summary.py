@@ -14,6 +14,7 @@ SUMMARY_METRICS = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "c
 
 def cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
     """Every Optuna trial of the study's cells."""
+    # optuna (heavy) loads only when a summary is made: the CLI imports this module for --dry-run and --explain too
     import optuna
 
     from ablations.objective import open_storage, optuna_study_name

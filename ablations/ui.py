@@ -7,6 +7,9 @@ optuna-dashboard is the optional extra `pip install -e ".[ui]"`.
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -14,10 +17,13 @@ import threading
 import time
 import urllib.request
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from avtca.config.base import ConfigError
 
+from ablations.objective import open_storage
 from ablations.study import StudyConfig, load_study, mask_url
+from ablations.tracking import _client, ui_command
 from ablations.tracking.browse import runs_url
 
 HOST = "127.0.0.1"
@@ -53,32 +59,22 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 
 def mlflow_command(uri: str, port: int) -> list[str]:
     """The command a finished run prints (`mlflow ui` run by this interpreter, bound to 127.0.0.1) on `port`."""
-    import shlex
-
-    from ablations.tracking import ui_command
-
     return shlex.split(ui_command(uri, port, mask=False))
 
 
 def experiment_id(uri: str, name: str) -> str | None:
     """The study's MLflow experiment id, or None when the study has not logged anything yet (creates nothing)."""
-    from ablations.tracking import _client
-
     exp = _client(uri).get_experiment_by_name(name)
     return None if exp is None else exp.experiment_id
 
 
 def start_dashboard(study: StudyConfig, port: int) -> tuple[Any, str]:
     """optuna-dashboard on the study's Optuna storage in a background thread (wsgiref: no socket files)."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server
-
-    try:
+    try:  # an optional extra (.[ui])
         from optuna_dashboard import wsgi
     except ImportError:
         raise ConfigError(["optuna-dashboard is not installed: pip install -e \".[ui]\" (or pip install "
                            "optuna-dashboard)"]) from None
-    from ablations.objective import open_storage
-
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:  # one line per request would bury the URLs
             pass
@@ -91,9 +87,6 @@ def start_dashboard(study: StudyConfig, port: int) -> tuple[Any, str]:
 def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
     """SIGTERM the process group of `proc`, then SIGKILL whatever is left of it after `grace_s` (MLflow's job
     runner and huey consumers outlive the UI's main process by seconds)."""
-    import os
-    import signal
-
     try:
         os.killpg(proc.pid, signal.SIGTERM)
     except ProcessLookupError:
@@ -131,7 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Start the UIs, print their URLs, serve until Ctrl-C; 2 on invalid input, 1 when a UI does not start."""
     args = build_parser().parse_args(argv)
-    import signal
 
     def stop(*_: Any) -> None:
         raise KeyboardInterrupt  # SIGTERM too: the finally below stops the UI's process group

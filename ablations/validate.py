@@ -6,17 +6,25 @@ these checks `--dry-run` said OK and then every cell failed with a traceback (or
 
 from __future__ import annotations
 
+import base64
 import os
 import sqlite3
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from avtca.config.base import ConfigError
+import torch
 
-from ablations.cells import Cell, data_section, is_sql_url, resolve
+from avtca.config.base import ConfigError, validate
+from avtca.data import dataset_info
+from avtca.data.config import DataConfig
+
+from ablations.cells import Cell, data_section, resolve
+from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.study import CategoricalParam, FloatParam, IntParam, StudyConfig
+from ablations.tracking import TrackingError, check_tracking
 
 TIMEOUT_S = 5.0  # a reachability probe; an unreachable server must not cost minutes of retries
 # tracking URI schemes MLflow can store runs in (databases through SQLAlchemy)
@@ -32,10 +40,6 @@ def _dataset_key(problem: str) -> str:
 
 def data_problems(study: StudyConfig) -> list[str]:
     """The dataset block validates, and every fold asked for exists in its protocol."""
-    from avtca.config.base import validate
-    from avtca.data import dataset_info
-    from avtca.data.config import DataConfig
-
     try:
         info = dataset_info(validate(DataConfig, data_section(study)))
     except ConfigError as err:
@@ -54,8 +58,6 @@ def device_problems(study: StudyConfig) -> list[str]:
     device = study.resources.device
     if device in ("auto", "cpu"):
         return []
-    import torch
-
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
             return [f"resources.device: '{device}' but no CUDA device is visible here (use auto or cpu)"]
@@ -105,9 +107,7 @@ def static_problems(study: StudyConfig) -> list[str]:
 def database_problem(url: str, what: str) -> str | None:
     """Connect to a database URL with a short timeout; a one-line problem (password masked) or None."""
     try:
-        import sqlalchemy
-
-        from ablations.pg import to_sqlalchemy_url
+        import sqlalchemy  # heavy: loaded only to probe a database URL
 
         args = {"connect_timeout": int(TIMEOUT_S)} if "postgres" in url else {}
         engine = sqlalchemy.create_engine(to_sqlalchemy_url(url), connect_args=args)
@@ -136,9 +136,6 @@ def sqlite_problem(path: Path, what: str) -> str | None:
 
 def http_problem(uri: str) -> str | None:
     """GET <uri>/health with a short timeout; user:password in the URI is sent as basic auth, never printed."""
-    import base64
-    import urllib.request
-
     parts = urlsplit(uri)
     netloc = parts.hostname or ""
     if parts.port:
@@ -159,8 +156,6 @@ def http_problem(uri: str) -> str | None:
 
 def tracking_problems(uri: str) -> list[str]:
     """The tracking URI has a scheme MLflow stores runs in, and its store answers (read-only, short timeout)."""
-    from ablations.tracking import TrackingError, check_tracking
-
     scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "file"
     if scheme not in TRACKING_SCHEMES:
         return [f"tracking_uri: scheme '{scheme}' of {mask(uri)} is not a tracking store "

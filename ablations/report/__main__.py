@@ -6,7 +6,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from ablations.masking import mask
 from ablations.report.load import ReportInputError
+from ablations.report.paper import REFERENCES, render_paper
 from ablations.report.render import FORMATS, render
 from ablations.report.stats import DEFAULT_TEST, TESTS
 from avtca.config.base import ConfigError
@@ -42,8 +44,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.paper:
-            from ablations.report.paper import REFERENCES, render_paper
-
             out = Path(args.out) if args.out else Path("reports/paper")
             reports = Path(args.reports) if args.reports else out.parent
             fmts = [f for f in args.format.split(",") if f in ("md", "tex")]
@@ -58,8 +58,6 @@ def main(argv: list[str] | None = None) -> int:
                         tracking_uri=args.tracking_uri, reference=args.reference, test=args.test,
                         all_cells=args.all_cells)  # fmt: skip
     except (ReportInputError, ConfigError) as err:
-        from ablations.masking import mask
-
         print(f"error: {mask(err)}", file=sys.stderr)
         return 2
     print(f"report: {folder} (index: {folder.parent / 'README.md'})")

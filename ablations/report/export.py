@@ -8,6 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from ablations.cellset import keep_current
+from ablations.report.files import write_csv
+from ablations.report.load import ReportInputError
 from ablations.report.metrics import IDENTITY_COLUMNS, OPTIONAL_COLUMNS
 from ablations.report.select import select_cells, study_objective, trials_frame
 
@@ -29,8 +32,6 @@ def _results_text(text: str) -> str:
 def write_stable(path: Path, frame: pd.DataFrame) -> bool:
     """Write `frame` as CSV unless `path` already holds the same results (only run ids or timings differ): a
     re-run of an unchanged study leaves committed exports byte-identical. Returns whether it wrote."""
-    from ablations.report.render import write_csv
-
     if path.is_file():
         new = frame.to_csv(index=False, float_format="%.10g", lineterminator="\n")
         try:
@@ -157,15 +158,13 @@ def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str |
 
     Only the cells of the study's latest run are exported unless `all_cells` (see ablations.cellset).
     """
-    from ablations.report.load import ReportInputError
-    from ablations.tracking.read import StudyNotFound, read_study
+    from ablations.tracking.read import StudyNotFound, read_study  # mlflow: loaded only to export from it
+
     try:
         runs, histories, confusions, predictions = read_study(study_name, tracking_uri)
     except StudyNotFound as err:
         raise ReportInputError(str(err)) from None
     if not all_cells:
-        from ablations.cellset import keep_current
-
         runs, dropped = keep_current(runs)
         if dropped:
             print(f"report: {dropped} run(s) of cells no longer in study '{study_name}' left out "

@@ -9,6 +9,7 @@ import pandas as pd
 from pydantic import Field
 
 from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
+from ablations.report.files import write_index, write_text
 from ablations.report.load import ReportInputError, load_runs
 from ablations.report.metrics import METRICS, TASK_METRICS, dataset_label, main_metric
 from ablations.report.stats import DEFAULT_TEST, TESTS
@@ -182,8 +183,6 @@ def render_paper(
     test: str = DEFAULT_TEST,
 ) -> tuple[Path, str]:
     """Write paper.md / paper.tex into `out` (default reports/paper); returns the folder and the Markdown text."""
-    from ablations.report.render import write_index, write_text
-
     reports = Path(reports)
     out = Path(out) if out is not None else reports / "paper"
     out.mkdir(parents=True, exist_ok=True)

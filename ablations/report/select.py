@@ -16,14 +16,14 @@ _NOT_TUNED = ("seed", "fold")
 
 
 @dataclass(frozen=True)
-class Objective:
+class SelectionObjective:
     """The validation metric trials were selected by, and its direction."""
 
     metric: str
     direction: str  # maximize | minimize
 
 
-def study_objective(runs: list[dict[str, Any]]) -> Objective:
+def study_objective(runs: list[dict[str, Any]]) -> SelectionObjective:
     """The objective from the parent run (`objective.metric`, `objective.direction`), else the main val metric."""
     info: dict[str, Any] = {}
     for r in runs:
@@ -35,7 +35,7 @@ def study_objective(runs: list[dict[str, Any]]) -> Objective:
     name = str(metric).split("/")[-1]
     default = "maximize" if METRICS.get(name, METRICS["accuracy"]).higher_is_better else "minimize"
     direction = str(info.get("objective.direction") or default).lower()
-    return Objective(str(metric), direction if direction in ("maximize", "minimize") else default)
+    return SelectionObjective(str(metric), direction if direction in ("maximize", "minimize") else default)
 
 
 def _group_key(run: dict[str, Any]) -> tuple:
@@ -51,7 +51,7 @@ def _score(runs: list[dict[str, Any]], metric: str) -> float:
 
 
 def select_cells(
-    runs: list[dict[str, Any]], objective: Objective
+    runs: list[dict[str, Any]], objective: SelectionObjective
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """One FINISHED run per (variant, seed, fold): the best trial by the objective where a cell has several.
 
@@ -82,7 +82,7 @@ def select_cells(
     return chosen, trials
 
 
-def trials_frame(trials: list[dict[str, Any]], objective: Objective) -> pd.DataFrame:
+def trials_frame(trials: list[dict[str, Any]], objective: SelectionObjective) -> pd.DataFrame:
     """optuna.csv (Optuna's trials_dataframe layout) when some cell has several trials, else an empty frame."""
     by_cell: dict[tuple, list[dict[str, Any]]] = {}
     for t in trials:

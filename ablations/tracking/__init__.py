@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import importlib.metadata as md
 import io
+import logging
+import os
 import shlex
 import subprocess
 import sys
@@ -13,6 +16,9 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import torch
 
 from ablations.study import mask_url
 from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
@@ -32,17 +38,13 @@ class TrackingError(RuntimeError):
 
 
 def _client(uri: str | None):
-    import os
-
     os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")  # `file:` stores are opt-in since MLflow 3.x
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per downloaded CSV is noise
     # MLflow's defaults retry a dead server for minutes per call; a study should notice within seconds
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "3")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "30")
-    import logging
-
-    from mlflow import MlflowClient
+    from mlflow import MlflowClient  # heavy; imported once its environment above is set
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # schema-creation chatter
     return MlflowClient(tracking_uri=uri)
@@ -67,8 +69,6 @@ def check_tracking(uri: str, timeout_s: float = 5.0) -> None:
 
 def _check_writable(path: Path, what: str) -> None:
     """Raise TrackingError unless `path` exists writable or could be created (checks the nearest ancestor)."""
-    import os
-
     probe = path.resolve()
     while not probe.exists():
         probe = probe.parent
@@ -79,8 +79,6 @@ def _check_writable(path: Path, what: str) -> None:
 @functools.cache
 def provenance() -> dict[str, str]:
     """Tags that make a run reproducible: git commit and package versions."""
-    import importlib.metadata as md
-
     tags = {}
     try:
         here = Path(__file__).resolve().parent  # the code's checkout, whatever the working directory
@@ -209,8 +207,6 @@ class Tracker:
                 per_class.to_csv(out / "per_class.csv")
             _write_predictions(out, getattr(result, "predictions", None))
             if checkpoint and getattr(result, "state_dict", None) is not None:
-                import torch
-
                 torch.save(result.state_dict, out / "best.pt")
             self.client.log_artifacts(run_id, str(out))
 
@@ -311,8 +307,6 @@ def _write_predictions(out: Path, predictions: Any) -> None:
 
 def _write_confusion(out: Path, confusion: Any, names: list[str]) -> None:
     """confusion.csv (true, pred, count: the report's format); no PNG per cell (it cost 0.3 s, the report draws one)."""
-    import numpy as np
-
     matrix = np.asarray(confusion)
     names = names or [str(i) for i in range(matrix.shape[0])]
     buf = io.StringIO()

@@ -1,4 +1,4 @@
-"""End to end on real servers: `python -m ablations.server`, runner processes and a Dask LocalCluster sharing one
+"""End to end on real servers: `python -m ablations.scaleout.server`, runner processes and a Dask LocalCluster sharing one
 grid study on PostgreSQL + MLflow; a worker SIGKILLed mid-trial; the tracking server going away."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.claims_sql import SqlClaimStore
+from ablations.claims.sql import SqlClaimStore
 from tests.distributed.e2e import (
     cells_of,
     complete_per_cell,

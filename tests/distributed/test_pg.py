@@ -1,4 +1,4 @@
-"""ablations.pg: URL masking, the private cluster helper, and clear database errors (real PostgreSQL)."""
+"""ablations.scaleout.pg and ablations.database: URL masking, the private cluster helper, and clear database errors (real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from ablations.pg import PgCluster, PgError, check_database, mask_url, scrub, to_sqlalchemy_url
+from ablations.database import PgError, check_database, to_sqlalchemy_url
+from ablations.masking import mask_url
+from ablations.scaleout.pg import PgCluster, scrub
 
 
 @pytest.mark.parametrize(
@@ -123,7 +125,7 @@ def test_cluster_for_other_machines_requires_the_password(scratch, pg_binaries):
 def test_server_cli_refuses_a_busy_port(tmp_path, capsys):
     import socket
 
-    from ablations.server import main
+    from ablations.scaleout.server import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

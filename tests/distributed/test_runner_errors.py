@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablations.pg import PgError
+from ablations.database import PgError
 from tests.distributed.e2e import write_study
 
 

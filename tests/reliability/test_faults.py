@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.cells import ClaimWriteError, FileClaimStore
+from ablations.claims import ClaimWriteError, FileClaimStore
 
 from .conftest import PYTHON, REPO, run_main, write_study
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from ablations.masking import mask, mask_secrets, mask_url
-from ablations.pg import scrub
+from ablations.scaleout.pg import scrub
 
 from .conftest import PYTHON, SECRET, subprocess_env, write_study
 

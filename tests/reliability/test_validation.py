@@ -92,7 +92,7 @@ def test_data_messages_name_the_study_key_and_file(workdir, capsys):
 
 
 def test_sql_dry_run_shows_complete_cells(workdir, capsys):
-    from ablations.claims_sql import SqlClaimStore
+    from ablations.claims.sql import SqlClaimStore
     from ablations.cells import enumerate_cells
     from ablations.study import load_study
 

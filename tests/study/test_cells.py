@@ -12,9 +12,8 @@ import pytest
 
 from avtca.config.base import ConfigError, validate
 
-from ablations.cells import (
-    RUNTIME_KEYS, FileClaimStore, cell_id, claims_dir, enumerate_cells, open_claim_store, resolve, worker_name,
-)
+from ablations.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
+from ablations.claims import FileClaimStore, claims_dir, open_claim_store, worker_name
 from ablations.study import StudyConfig
 
 from .conftest import TINY

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ablations.pg import free_port
+from ablations.scaleout.pg import free_port
 from ablations.run import EXIT_INVALID, EXIT_OK, main
 
 from .conftest import TINY, write_study

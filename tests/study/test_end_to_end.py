@@ -9,7 +9,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ablations.cells import enumerate_cells, open_claim_store
+from ablations.cells import enumerate_cells
+from ablations.claims import open_claim_store
 from ablations.objective import open_storage
 from ablations.run import EXIT_OK, main
 from ablations.study import load_study

@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ablations.pg import scrub
+from ablations.scaleout.pg import scrub
 
 
 class LauncherError(RuntimeError):

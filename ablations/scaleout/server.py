@@ -1,4 +1,4 @@
-"""`python -m ablations.server`: private PostgreSQL plus an `mlflow server` backed by it, for shared studies."""
+"""`python -m ablations.scaleout.server`: private PostgreSQL plus an `mlflow server` backed by it (shared studies)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import subprocess
 import sys
 import socket
 import threading
+import time
 import urllib.request
 from pathlib import Path
 
-from ablations.pg import DB_USER, PgCluster, PgError, free_port, scrub, to_sqlalchemy_url, wait_for
+from ablations.database import PgError, to_sqlalchemy_url
+from ablations.scaleout.pg import DB_USER, PgCluster, free_port, scrub, wait_for
 
 MLFLOW_DB, OPTUNA_DB = "mlflow", "optuna"
 
@@ -133,8 +135,6 @@ def _alive(pid: int) -> bool:
 
 def _wait_group_gone(group: int, timeout_s: float = 15.0) -> None:
     """Wait for a signalled process group to exit; SIGKILL it after timeout_s."""
-    import time
-
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
@@ -147,8 +147,6 @@ def _wait_group_gone(group: int, timeout_s: float = 15.0) -> None:
 
 def _wait_port_free(host: str, port: int, timeout_s: float = 15.0) -> None:
     """Wait until a stopped orphan has released the port (its workers exit a moment after the signal)."""
-    import time
-
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:
@@ -178,9 +176,9 @@ class StudyServers:
         return f"logs: {self.data / 'mlflow-server.log'}, {self.pg.data_dir / 'server.log'}"
 
     def sweep_orphans(self) -> list[str]:
-        """Stop PostgreSQL and MLflow left running by an ablations.server that was killed (SIGKILL, crash).
+        """Stop PostgreSQL and MLflow left running by an ablations.scaleout.server that was killed (SIGKILL, crash).
 
-        Refuses (PgError) while the recorded ablations.server is still alive: two servers on one data dir.
+        Refuses (PgError) while the recorded ablations.scaleout.server is still alive: two servers on one data dir.
         """
         try:
             state = json.loads(self.state_file.read_text())
@@ -188,7 +186,7 @@ class StudyServers:
             state = {}
         owner = state.get("pid")
         if isinstance(owner, int) and owner != os.getpid() and _alive(owner):
-            raise PgError(f"another ablations.server (pid {owner}) is using {self.data}; stop it first")
+            raise PgError(f"another ablations.scaleout.server (pid {owner}) is using {self.data}; stop it first")
         done = []
         group = state.get("mlflow_pgid")
         if isinstance(group, int) and _alive(group):
@@ -208,7 +206,7 @@ class StudyServers:
         """Start PostgreSQL, create both databases, then start MLflow against them."""
         orphans = self.sweep_orphans() if self.data.is_dir() else []
         if orphans:
-            print(f"stopped {' and '.join(orphans)} left running by a killed ablations.server", flush=True)
+            print(f"stopped {' and '.join(orphans)} left running by a killed ablations.scaleout.server", flush=True)
             _wait_port_free(self.host, self.port)
         _check_port_free(self.host, self.port)
         self.data.mkdir(parents=True, exist_ok=True)
@@ -254,7 +252,7 @@ class StudyServers:
 
 def main(argv: list[str] | None = None) -> int:
     """CLI entry point."""
-    ap = argparse.ArgumentParser(prog="python -m ablations.server", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m ablations.scaleout.server", description=__doc__)
     ap.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1: this machine only)")
     ap.add_argument("--port", type=int, default=5000, help="MLflow port (default 5000)")
     ap.add_argument("--pg-port", type=int, default=None, help="PostgreSQL port (default: a free one)")

@@ -1,4 +1,5 @@
-"""Exactly-once cell claims in a SQL table beside the Optuna storage (PostgreSQL for many machines, SQLite for one)."""
+"""The SQL claim store: exactly-once claims in a table beside the Optuna storage (PostgreSQL for many machines,
+SQLite for one)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from ablations.cells import CellState, owner_dead
-from ablations.pg import explain_db_error, mask_url, to_sqlalchemy_url
+from ablations.claims.base import CellState, owner_dead
+from ablations.database import explain_db_error, to_sqlalchemy_url
+from ablations.masking import mask_url
 
 TABLE = "avtca_cells"
 RUNNING, COMPLETE, FAILED = "RUNNING", "COMPLETE", "FAILED"

@@ -1,27 +1,23 @@
-"""Exactly-once claims of cells: the record, the store interface, and the file backend (one machine)."""
+"""The file claim store (one machine): one JSON file per cell beside the Optuna journal, changed under a lock."""
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any
 
-CellStateName = Literal["RUNNING", "COMPLETE", "FAILED"]
+from filelock import FileLock
+
+from ablations.claims.base import CellState, owner_dead
 
 
-@dataclass
-class CellState:
-    """A claim record: who owns the cell, since when (heartbeat), and the outcome."""
-
-    state: CellStateName
-    worker: str
-    updated_at: float
-    trial_number: int | None = None
-    reason: str | None = None
+def claims_dir(storage_url: str) -> Path:
+    """Where the file claim store of a journal storage lives: beside the journal, `<name>.claims/`."""
+    path = Path(storage_url.split("://", 1)[-1])
+    return path.with_name(path.name.rsplit(".", 1)[0] + ".claims")
 
 
 class ClaimWriteError(OSError):
@@ -47,41 +43,6 @@ def parse_claim(data: bytes) -> CellState:
     return CellState(**raw)
 
 
-@runtime_checkable
-class ClaimStore(Protocol):
-    """Exactly-once ownership of cells shared by every worker of a study."""
-
-    def claim(self, cell_id: str, worker: str) -> bool: ...
-
-    def heartbeat(self, cell_id: str, worker: str) -> None: ...
-
-    def complete(self, cell_id: str, worker: str, trial_number: int | None) -> None: ...
-
-    def fail(self, cell_id: str, worker: str, reason: str) -> None: ...
-
-    def status(self) -> dict[str, CellState]: ...
-
-
-def worker_name(index: int = 0) -> str:
-    """`host:pid:index`: unique per worker; the pid lets a same-host claimant detect a dead owner at once."""
-    return f"{socket.gethostname()}:{os.getpid()}:{index}"
-
-
-def owner_dead(worker: str) -> bool:
-    """True when `worker` ran on this host and its process is gone (SIGKILL, crash)."""
-    host, _, rest = worker.partition(":")
-    pid_text = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        os.kill(int(pid_text), 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
 class FileClaimStore:
     """Claims as one JSON file per cell, changed under an exclusive lock and replaced atomically (one machine)."""
 
@@ -89,9 +50,7 @@ class FileClaimStore:
         self.directory = Path(directory)
         self.grace_s = grace_s
 
-    def _lock(self):
-        from filelock import FileLock
-
+    def _lock(self) -> FileLock:
         # created lazily so that merely opening the store (e.g. --dry-run) writes nothing
         self.directory.mkdir(parents=True, exist_ok=True)
         return FileLock(str(self.directory / ".lock"))
@@ -119,8 +78,6 @@ class FileClaimStore:
             os.replace(path, aside)
         except OSError:
             return None
-        import sys
-
         print(f"warning: claim file {path} was unreadable ({err}); moved aside to {aside.name}; the cell's "
               "trials in the Optuna storage decide whether it still has to run", file=sys.stderr)
         return None
