@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,7 +14,7 @@ from avtca.data.config import DataConfig
 from avtca.experiment import ExperimentConfig, resolve_experiment
 from avtca.metrics import METRIC_NAMES, higher_is_better
 
-from ablations.study import StudyConfig, choice_value, variant_labels
+from ablations.study import StudyConfig, choice_value, variant_grid
 
 # knobs that pick where or how fast a cell runs, not what it computes (marked `runtime` on the config fields):
 # outside its identity, so changing them (or a later release adding such a knob) never re-runs finished cells
@@ -72,17 +71,12 @@ def resolve(study: StudyConfig, overrides: Mapping[str, Any], source: str | None
 
 def variant_overrides(study: StudyConfig) -> list[tuple[str, str, dict[str, Any], dict[str, Any]]]:
     """(label, name, factor levels, overrides) per variant label, in study order."""
-    names = list(study.variants) or [""]
-    grid = list(itertools.product(*study.factors.values())) if study.factors else [()]
-    labels = iter(variant_labels(study))
     out = []
-    for name in names:
-        for combo in grid:
-            levels = dict(zip(study.factors, combo))
-            over = {**study.overrides, **(study.variant_overrides_of(name) if name else {}), **levels}
-            if study.budget.epochs is not None:
-                over["train.epochs"] = study.budget.epochs
-            out.append((next(labels), name, levels, over))
+    for label, name, levels in variant_grid(study):
+        over = {**study.overrides, **(study.variant_overrides_of(name) if name else {}), **levels}
+        if study.budget.epochs is not None:
+            over["train.epochs"] = study.budget.epochs
+        out.append((label, name, levels, over))
     return out
 
 

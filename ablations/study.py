@@ -10,11 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
 
-from avtca.config.base import ConfigError, Strict, apply_overrides, parse_value, suggest, validate
+from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
 from avtca.data.registry import DATASETS
 
 from ablations.masking import mask_secrets, mask_url  # noqa: F401 - re-exported: the one masking function
-from ablations.strict_yaml import load_strict_yaml
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # the name becomes file and folder names (`<name>.journal`, `<name>.claims/`); file systems stop at 255 bytes
@@ -290,21 +289,27 @@ def choice_value(value: Any) -> Any:
     return level_text(value)
 
 
-def variant_labels(study: StudyConfig) -> list[str]:
-    """Every variant label: the named variants crossed with the factor grid (`name,path=level,...`)."""
-    names = list(study.variants) or [None]
+def variant_grid(study: StudyConfig) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, name, factor levels) per variant, in study order: the named variants ("" when there are none)
+    crossed with the factor grid; the label is `name,path=level,...` (or `base`)."""
+    names = list(study.variants) or [""]
     grid = list(itertools.product(*study.factors.values())) if study.factors else [()]
     out = []
     for name in names:
         for combo in grid:
             parts = ([name] if name else []) + [f"{k}={level_text(v)}" for k, v in zip(study.factors, combo)]
-            out.append(",".join(parts) or "base")
+            out.append((",".join(parts) or "base", name, dict(zip(study.factors, combo))))
     return out
+
+
+def variant_labels(study: StudyConfig) -> list[str]:
+    """Every variant label, in study order (see variant_grid)."""
+    return [label for label, _, _ in variant_grid(study)]
 
 
 def load_study(path: str | Path, sets: Iterable[str] = (), **cli: Any) -> StudyConfig:
     """Load and validate a study file; `sets` are `key=value` dotted overrides, `cli` non-None top-level values."""
-    raw = load_strict_yaml(path)
+    raw = load_yaml(path)
     for item in sets:
         if "=" not in item:
             raise ConfigError([f"--set {item}: expected key=value (e.g. budget.epochs=2)"], str(path))

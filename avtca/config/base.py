@@ -274,13 +274,44 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a mapping key repeated at the same level (YAML would silently keep the last)."""
+
+
+def _no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)  # resolve `<<:` merges first: a merged key overridden locally is legitimate
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        try:
+            first = seen.setdefault(key, key_node.start_mark.line + 1)
+        except TypeError:  # unhashable key: SafeLoader reports it below
+            continue
+        if first != key_node.start_mark.line + 1:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}' (first given on line {first})", key_node.start_mark
+            )
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _no_duplicates)
+
+
 def load_yaml(path: str | Path) -> dict:
-    """Load a YAML mapping safely; errors name the file."""
+    """A YAML mapping from `path`, read strictly (UTF-8 only, a key given twice is an error); ConfigError
+    naming the file for a missing file, bad bytes, bad YAML, duplicate keys or a non-mapping."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError([f"file not found: {path}"], str(path))
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text())
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise ConfigError([f"not UTF-8 text: byte 0x{raw[err.start]:02x} on line {line} (save the file as UTF-8)"],
+                          str(path)) from None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:
         raise ConfigError([f"not valid YAML: {err}"], str(path)) from None
     if data is None:
