@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,21 +15,18 @@ from avtca.experiment import resolve_experiment
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
 from avtca.training import train
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "data.md"
-
-
-def _example() -> str:
-    section = DOC.read_text().split("## Adding a dataset", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
+from tests.recipes import recipe_module
 
 @pytest.fixture
 def tones(tmp_path, monkeypatch):
     """The example registered from its own module, and a small separable `tones.npz` to read."""
-    (tmp_path / "tones_dataset.py").write_text(_example())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("tones_dataset")
+    with recipe_module("docs/data.md", "## Adding a dataset", "tones_dataset", tmp_path, monkeypatch):
+        yield _tones_npz(tmp_path)
+        DATASETS.unregister("tones")
+
+
+def _tones_npz(tmp_path):
+    """A small separable `tones.npz` (two classes, six speakers); the dataset config that reads it."""
     rng = np.random.default_rng(0)
     n = 60
     label = np.arange(n) % 2
@@ -42,9 +35,7 @@ def tones(tmp_path, monkeypatch):
     audio = rng.normal(size=(n, 20, 12)) + 2.0 * label[:, None, None]
     video = rng.normal(size=(n, 8, 12)) - 2.0 * label[:, None, None]
     np.savez(root / "tones.npz", label=label, speaker=np.arange(n) % 6, audio=audio, video=video)
-    yield {"name": "tones", "root": str(root), "cache": str(tmp_path / "cache")}
-    DATASETS.unregister("tones")
-    sys.modules.pop("tones_dataset", None)
+    return {"name": "tones", "root": str(root), "cache": str(tmp_path / "cache")}
 
 
 def test_toy_dataset_is_a_valid_config_with_its_facts(tones):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -18,24 +14,14 @@ from avtca.models import create_model
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.model import model_config
 from tests.model.helpers import TINY, audio_batch, video_batch
-
-README = Path(__file__).resolve().parents[2] / "README.md"
-
-
-def _recipe() -> str:
-    section = README.read_text().split("## Adding a component", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
+from tests.recipes import recipe_module
 
 @pytest.fixture
 def mine(tmp_path, monkeypatch):
     """The recipe written into `my_cross_attention.py` beside the user's code and imported."""
-    (tmp_path / "my_cross_attention.py").write_text(_recipe())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module("my_cross_attention")
-    yield module
-    CROSS_ATTENTION.unregister("mine")
-    sys.modules.pop("my_cross_attention", None)
+    with recipe_module("README.md", "## Adding a component", "my_cross_attention", tmp_path, monkeypatch) as module:
+        yield module
+        CROSS_ATTENTION.unregister("mine")
 
 
 def test_recipe_registers_a_valid_kind(mine):

@@ -2,33 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from ablations.report import render
 from ablations.report.outputs import REPORT_TABLES, ReportTable, register_table, unregister_table
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md"
-
-
-def _recipe() -> str:
-    section = DOC.read_text().split("- **a report table**", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
+from tests.recipes import recipe_module
 
 @pytest.fixture
 def cells_table(tmp_path, monkeypatch):
-    (tmp_path / "cells_table.py").write_text(_recipe())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("cells_table")
-    yield
-    unregister_table("cells.csv")
-    sys.modules.pop("cells_table", None)
+    with recipe_module("docs/ARCHITECTURE.md", "- **a report table**", "cells_table", tmp_path, monkeypatch):
+        yield
+        unregister_table("cells.csv")
 
 
 def test_recipe_table_is_written_and_linked(cells_table, export, tmp_path):

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import re
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,25 +10,15 @@ from sklearn.metrics import cohen_kappa_score
 from ablations.report.metrics import METRICS as REPORT_METRICS
 from ablations.report.metrics import TASK_METRICS
 from avtca.metrics import METRIC_NAMES, METRICS, TASKS, compute_metrics, default_monitor, higher_is_better
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "ARCHITECTURE.md"
-
-
-def _recipe() -> str:
-    section = DOC.read_text().split("- **a metric**", 1)[1]
-    return re.search(r"```python\n(.*?)```", section, re.S).group(1)
-
+from tests.recipes import recipe_module
 
 @pytest.fixture
 def kappa(tmp_path, monkeypatch):
     base = TASKS["classification"]
-    (tmp_path / "kappa_metric.py").write_text(_recipe())
-    monkeypatch.syspath_prepend(str(tmp_path))
-    importlib.import_module("kappa_metric")
-    yield
-    TASKS["classification"] = base
-    METRICS.pop("kappa", None)
-    sys.modules.pop("kappa_metric", None)
+    with recipe_module("docs/ARCHITECTURE.md", "- **a metric**", "kappa_metric", tmp_path, monkeypatch):
+        yield
+        TASKS["classification"] = base
+        METRICS.pop("kappa", None)
 
 
 def test_recipe_metric_is_computed_and_shown(kappa):
