@@ -149,20 +149,11 @@ def evaluate(
     return Evaluation({prefix + k: v for k, v in metrics.items()}, y_true, outputs)
 
 
-def evaluate_robustness(
-    model: nn.Module,
-    loader: Iterable,
-    task: str,
-    conditions: Sequence[Condition],
-    *,
-    split: str = "test",
-    seed: int = 0,
-    **kwargs,
-) -> dict[str, float]:
-    """Metrics under each condition, keyed `<split>_robust/<condition>/<metric>`; noise seeded per condition."""
+def evaluate_robustness(model: nn.Module, loader: Iterable, task: str, conditions: Sequence[Condition],
+                        **kwargs) -> dict[str, float]:
+    """Metrics under each condition, keyed `<split>_robust/<condition>/<metric>` (see robustness_evaluations)."""
     out: dict[str, float] = {}
-    evaluations = robustness_evaluations(model, loader, task, conditions, split=split, seed=seed, **kwargs)
-    for evaluation in evaluations.values():
+    for evaluation in robustness_evaluations(model, loader, task, conditions, **kwargs).values():
         out.update(evaluation.metrics)
     return out
 
