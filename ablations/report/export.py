@@ -127,10 +127,15 @@ def predictions_frame(predictions: list[dict[str, Any]], runs: pd.DataFrame) -> 
         if number.notna().all():  # multi-label rows ("0;1.5") stay text
             whole = (number == number.round()).all() and not df[col].astype(str).str.contains(r"[.eE]").any()
             df[col] = number.astype("int64") if whole else number
-    order = {v: i for i, v in enumerate(dict.fromkeys(runs["variant"]))}  # runs.csv keeps the study's order
-    df["_order"] = df["variant"].map(order)
-    df = df.sort_values(["_order", "seed", "fold", "condition", "clip"], kind="stable").drop(columns="_order")
+    df = _study_sorted(df, runs, ["condition", "clip"])
     return df[list(PREDICTION_COLUMNS)].reset_index(drop=True)
+
+
+def _study_sorted(df: pd.DataFrame, runs: pd.DataFrame, then: list[str]) -> pd.DataFrame:
+    """`df` sorted by variant in study order (runs.csv keeps it), seed, fold, then the `then` columns."""
+    rank = {v: i for i, v in enumerate(dict.fromkeys(runs["variant"]))}
+    return df.sort_values(["variant", "seed", "fold", *then], kind="stable",
+                          key=lambda col: col.map(rank) if col.name == "variant" else col)
 
 
 def export_frames(
@@ -143,9 +148,7 @@ def export_frames(
     table = runs_frame(chosen, study_name)
     history = _keyed(histories, table, ["epoch"])
     if not history.empty:
-        rank = {v: i for i, v in enumerate(dict.fromkeys(table["variant"]))}  # study order, as runs.csv
-        history = history.sort_values(["variant", "seed", "fold", "epoch"], kind="stable",
-                                      key=lambda col: col.map(rank) if col.name == "variant" else col)
+        history = _study_sorted(history, table, ["epoch"])
     confusion = _keyed(confusions, table, ["true", "pred", "count"])
     return {"runs.csv": table, "history.csv": history.reset_index(drop=True),
             "confusion.csv": confusion.reset_index(drop=True),
