@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ablations.masking import mask, mask_url
+from ablations.masking import mask
 
 
 class PgError(RuntimeError):
@@ -38,7 +38,7 @@ def check_database(url: str, timeout_s: float = 10.0) -> None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except Exception as err:  # noqa: BLE001 - driver errors vary; we re-raise with a readable cause
-        raise PgError(f"cannot use the database {mask_url(url)}: {explain_db_error(err)}") from None
+        raise PgError(f"cannot use the database {mask(url)}: {explain_db_error(err)}") from None
     finally:
         engine.dispose()
 
@@ -79,7 +79,7 @@ def schema_lock(url: str, key: int = SCHEMA_LOCK_KEY, timeout_s: float = 120.0) 
         conn = engine.connect()
     except Exception as err:  # noqa: BLE001 - re-raised with the password masked
         engine.dispose()
-        raise PgError(f"cannot use the database {mask_url(url)}: {explain_db_error(err)}") from None
+        raise PgError(f"cannot use the database {mask(url)}: {explain_db_error(err)}") from None
     try:
         conn.execute(sa.text(f"SET lock_timeout = {int(timeout_s * 1000)}"))
         conn.execute(sa.text("SELECT pg_advisory_lock(:k)"), {"k": key})

@@ -23,7 +23,8 @@ from tqdm.auto import tqdm
 from ablations.cells import Cell
 from ablations.claims import ClaimStore, open_claim_store, worker_name
 from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
-from ablations.study import StudyConfig, mask_secrets
+from ablations.masking import mask
+from ablations.study import StudyConfig
 from ablations.tracking import Tracker
 
 
@@ -184,7 +185,7 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                     fail_claim(claims, cell.cell_id, worker, "interrupted (Ctrl-C or SIGTERM)")
                 raise
             except Exception as err:  # noqa: BLE001 - one bad cell must not stop the study
-                reason = mask_secrets(f"{type(err).__name__}: {err}")
+                reason = mask(f"{type(err).__name__}: {err}")
                 fail_claim(claims, cell.cell_id, worker, reason)
                 summary.failed[cell.cell_id] = reason
                 print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")

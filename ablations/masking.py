@@ -28,7 +28,3 @@ def mask(text: object) -> str:
     out = _SECRET_ANYWHERE.sub(r"\1***", out)
     return _SECRET_QUERY.sub(r"\1***", out)
 
-
-# the historical names, kept so that callers (and other branches) need not change: all are `mask`
-mask_url = mask
-mask_secrets = mask

@@ -21,8 +21,9 @@ from avtca.training import Pruned, train
 
 from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
 from ablations.database import is_sql_url, open_rdb_storage
+from ablations.masking import mask
 from ablations.study import (
-    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text, mask_url,
+    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text,
     variant_labels,
 )
 from ablations.tracking import provenance
@@ -41,7 +42,7 @@ def open_storage(url: str, create: bool = True) -> optuna.storages.BaseStorage:
         try:
             return open_rdb_storage(url)  # schema creation under a lock: workers may start together
         except Exception as err:  # noqa: BLE001 - unreachable server, wrong password, missing driver
-            raise ConfigError([f"storage: cannot open {mask_url(url)}: {type(err).__name__}: {err}"]) from None
+            raise ConfigError([f"storage: cannot open {mask(url)}: {type(err).__name__}: {err}"]) from None
     path = Path(url.removeprefix("journal://"))
     if create:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,7 @@ from ablations.claims import open_claim_store
 from ablations.database import is_sql_url
 from ablations.explain import explain, schema_json
 from ablations.masking import mask
-from ablations.study import StudyConfig, load_study, mask_secrets, mask_url
+from ablations.study import StudyConfig, load_study
 from ablations.tracking import Tracker, check_tracking
 from ablations.validate import check_environment, static_problems, tune_problems
 from ablations.summary import completed_run_ids, format_summary, summary_rows
@@ -77,8 +77,8 @@ def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
 def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], out: Any = None) -> None:
     """The table of cells a run would execute."""
     out = out or sys.stdout
-    print(f"study {study.name}: {len(cells)} cells, storage {mask_url(study.storage_url)}, "
-          f"tracking {mask_url(study.tracking)}", file=out)
+    print(f"study {study.name}: {len(cells)} cells, storage {mask(study.storage_url)}, "
+          f"tracking {mask(study.tracking)}", file=out)
     width = max((len(c.variant) for c in cells), default=7)
     print(f"  {'variant':<{width}}  seed  fold  cell_id           state", file=out)
     for c in cells:
@@ -127,7 +127,7 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     except Exception as err:  # noqa: BLE001 - storage/tracking failures before any trial: invalid setup
         if new_journal:
             journal.unlink(missing_ok=True)  # exit 2 leaves nothing behind: the journal held no trial yet
-        print(f"error: cannot prepare the study: {mask_secrets(err)}", file=sys.stderr)
+        print(f"error: cannot prepare the study: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     finally:
         _sigint(previous)
@@ -137,7 +137,7 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     # the live lines of StudyProgress replace the single worker's epoch bar
     spec = WorkerSpec(study, todo, parent, n_workers, deadline, show_epochs=False, tags=source)
     print(f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
-          f"[{args.launcher}]; storage {mask_url(study.storage_url)}")
+          f"[{args.launcher}]; storage {mask(study.storage_url)}")
     launcher_kw = {"scheduler": args.scheduler} if args.launcher == "dask" else {}
     interrupted = io_error = False
     try:
@@ -194,7 +194,7 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
             tracker.end(parent, status)
     except Exception as err:  # noqa: BLE001
         killed = []
-        print(f"warning: could not update MLflow at {mask_url(study.tracking)}: {mask_secrets(err)}",
+        print(f"warning: could not update MLflow at {mask(study.tracking)}: {mask(err)}",
               file=sys.stderr)
     if killed:
         print(f"marked {len(killed)} MLflow run(s) left RUNNING as KILLED")
@@ -222,7 +222,7 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
             if folder is not None:
                 print(f"MLflow parent run '{study.name}': {n} summary metrics, the report and the study file")
         except Exception as err:  # noqa: BLE001 - the report is on disk; only its copy in MLflow is missing
-            print(f"warning: could not log the report to MLflow: {mask_secrets(err)}", file=sys.stderr)
+            print(f"warning: could not log the report to MLflow: {mask(err)}", file=sys.stderr)
     print(tracker.ui_hint(args.study))
     return EXIT_OK
 
@@ -239,7 +239,7 @@ def render_report(study: StudyConfig) -> Path | None:
         path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
         print(f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "
-              f"python -m ablations.report {study.name} --tracking-uri {mask_url(study.tracking)}", file=sys.stderr)
+              f"python -m ablations.report {study.name} --tracking-uri {mask(study.tracking)}", file=sys.stderr)
         return None
     print(f"report: {path}")
     return Path(path)
@@ -332,9 +332,9 @@ def resync(study: StudyConfig, cells: list[Cell]) -> int:
         complete = all(getattr(final.get(c.cell_id), "state", None) == "COMPLETE" for c in cells)
         tracker.end(parent, "FINISHED" if complete else "FAILED")
     except Exception as err:  # noqa: BLE001 - storage or tracking unusable: nothing was changed
-        print(f"error: cannot re-sync tracking: {mask_secrets(err)}", file=sys.stderr)
+        print(f"error: cannot re-sync tracking: {mask(err)}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"re-synced {len(created)} run(s) into MLflow at {mask_url(study.tracking)}")
+    print(f"re-synced {len(created)} run(s) into MLflow at {mask(study.tracking)}")
     return EXIT_OK
 
 

@@ -13,7 +13,6 @@ from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_va
 from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
 from avtca.data.registry import DATASETS
 
-from ablations.masking import mask_secrets, mask_url  # noqa: F401 - re-exported: the one masking function
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # the name becomes file and folder names (`<name>.journal`, `<name>.claims/`); file systems stop at 255 bytes

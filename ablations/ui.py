@@ -22,7 +22,8 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 from avtca.config.base import ConfigError
 
 from ablations.objective import open_storage
-from ablations.study import StudyConfig, load_study, mask_url
+from ablations.masking import mask
+from ablations.study import StudyConfig, load_study
 from ablations.tracking import _client, ui_command
 from ablations.tracking.browse import runs_url
 
@@ -59,7 +60,7 @@ def wait_http(url: str, timeout_s: float, proc: subprocess.Popen | None = None) 
 
 def mlflow_command(uri: str, port: int) -> list[str]:
     """The command a finished run prints (`mlflow ui` run by this interpreter, bound to 127.0.0.1) on `port`."""
-    return shlex.split(ui_command(uri, port, mask=False))
+    return shlex.split(ui_command(uri, port, masked=False))
 
 
 def experiment_id(uri: str, name: str) -> str | None:
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     uri = study.tracking
     proc = None
     if uri.startswith(("http://", "https://")):  # a tracking server is its own UI
-        base = mask_url(uri).rstrip("/")
+        base = mask(uri).rstrip("/")
     else:
         port = free_port(args.port)
         base = f"http://{HOST}:{port}"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Program
 
 from ablations.claims.base import CellState, owner_dead
 from ablations.database import explain_db_error, to_sqlalchemy_url
-from ablations.masking import mask_url
+from ablations.masking import mask
 
 TABLE = "avtca_cells"
 RUNNING, COMPLETE, FAILED = "RUNNING", "COMPLETE", "FAILED"
@@ -72,7 +72,7 @@ class SqlClaimStore:
         return state
 
     def __repr__(self) -> str:
-        return f"SqlClaimStore({mask_url(self.url)!r}, study={self.study_name!r}, grace_s={self.grace_s})"
+        return f"SqlClaimStore({mask(self.url)!r}, study={self.study_name!r}, grace_s={self.grace_s})"
 
     @property
     def engine(self) -> sa.Engine:
@@ -104,7 +104,7 @@ class SqlClaimStore:
             except OperationalError as err:
                 if attempt == retries:
                     raise ClaimStoreError(
-                        f"claim store {mask_url(self.url)}: {explain_db_error(err)}"
+                        f"claim store {mask(self.url)}: {explain_db_error(err)}"
                     ) from None
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -125,9 +125,9 @@ class SqlClaimStore:
             except (IntegrityError, ProgrammingError) as err:
                 # another process won the race between IF NOT EXISTS and the catalog insert: the table exists now
                 if attempt == 2:
-                    raise ClaimStoreError(f"claim store {mask_url(self.url)}: {explain_db_error(err)}") from None
+                    raise ClaimStoreError(f"claim store {mask(self.url)}: {explain_db_error(err)}") from None
             except DBAPIError as err:
-                raise ClaimStoreError(f"claim store {mask_url(self.url)}: {explain_db_error(err)}") from None
+                raise ClaimStoreError(f"claim store {mask(self.url)}: {explain_db_error(err)}") from None
 
     def _key(self, cell_id: str, worker: str | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {"study": self.study_name, "cell": cell_id}

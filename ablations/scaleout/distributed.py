@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from ablations.scaleout.pg import scrub
+from ablations.masking import mask
 
 
 class LauncherError(RuntimeError):
@@ -51,7 +51,7 @@ def make_client(
         try:
             return Client(scheduler, timeout=timeout_s), None
         except (OSError, TimeoutError) as err:
-            raise LauncherError(f"--scheduler {scrub(scheduler)}: cannot connect ({err})") from None
+            raise LauncherError(f"--scheduler {mask(scheduler)}: cannot connect ({err})") from None
     cluster = LocalCluster(
         n_workers=n_workers,
         threads_per_worker=1,  # one trial per worker: a trial owns its worker's GPU and CPU threads

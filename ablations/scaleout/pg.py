@@ -14,14 +14,12 @@ import time
 from pathlib import Path
 
 from ablations.database import PgError
-from ablations.masking import mask
 
 PG_BIN_ENV = "AVTCA_PG_BIN"
 PG_USER = "postgres"  # the OS user PostgreSQL runs as when we are root (it refuses to run as root)
 DB_USER = "avtca"  # the database role workers and the MLflow server log in as
 
 
-scrub = mask  # historical name: every URL and message goes through ablations.masking.mask
 
 
 def free_port(host: str = "127.0.0.1") -> int:

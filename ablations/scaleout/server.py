@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 
 from ablations.database import PgError, to_sqlalchemy_url
-from ablations.scaleout.pg import DB_USER, PgCluster, free_port, scrub, wait_for
+from ablations.masking import mask
+from ablations.scaleout.pg import DB_USER, PgCluster, free_port, wait_for
 
 MLFLOW_DB, OPTUNA_DB = "mlflow", "optuna"
 
@@ -82,7 +83,7 @@ class MlflowServer:
         def up() -> bool:
             if self.proc is not None and self.proc.poll() is not None:
                 tail = self.log_path.read_text(errors="replace")[-2000:]
-                raise PgError(f"mlflow server exited with {self.proc.returncode}; log tail:\n{scrub(tail)}")
+                raise PgError(f"mlflow server exited with {self.proc.returncode}; log tail:\n{mask(tail)}")
             return self.healthy()
 
         try:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ablations.study import mask_url
+from ablations.masking import mask
 from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
 
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
@@ -57,9 +57,9 @@ def check_tracking(uri: str, timeout_s: float = 5.0) -> None:
         try:
             with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
                 if resp.status != 200:
-                    raise TrackingError(f"tracking server {mask_url(uri)} answered HTTP {resp.status}")
+                    raise TrackingError(f"tracking server {mask(uri)} answered HTTP {resp.status}")
         except OSError as err:
-            raise TrackingError(f"tracking server {mask_url(uri)} is not reachable: {err}") from None
+            raise TrackingError(f"tracking server {mask(uri)} is not reachable: {err}") from None
         return
     if scheme == "sqlite":
         _check_writable(Path(uri.split(":///", 1)[-1]).parent, f"tracking URI {uri}")
@@ -130,7 +130,7 @@ class Tracker:
                     if exp.lifecycle_stage == "deleted":
                         self.client.restore_experiment(exp.experiment_id)
             except Exception as err:
-                raise TrackingError(f"MLflow at {mask_url(self.uri)}: {err}") from err
+                raise TrackingError(f"MLflow at {mask(self.uri)}: {err}") from err
         return self._experiment_id
 
     def describe_experiment(self, description: str = "", tags: Mapping[str, str] = {}) -> None:
@@ -261,7 +261,7 @@ class Tracker:
 
     def runs_url(self, base: str | None = None) -> str:
         """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server)."""
-        base = base or (mask_url(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
+        base = base or (mask(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
         return runs_url(base, self.experiment_id)
 
     def ui_hint(self, study_file: str | None = None) -> str:
@@ -285,7 +285,7 @@ class Tracker:
             self.client.log_artifacts(run_id, str(report_dir), artifact_path="report")
         if study_file is not None and Path(study_file).is_file():
             # the study file may name its storage or tracking URI with a password: its copy is masked
-            text = mask_url(Path(study_file).read_text(encoding="utf-8"))
+            text = mask(Path(study_file).read_text(encoding="utf-8"))
             self.client.log_text(run_id, text, f"study/{Path(study_file).name}")
         return len(metrics)
 

@@ -9,7 +9,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ablations.study import mask_url
+from ablations.masking import mask
 
 
 def parent_name(study_name: str) -> str:
@@ -32,10 +32,10 @@ def runs_url(base: str, experiment_id: str | None) -> str:
 DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
 
 
-def ui_command(uri: str, port: int | None = None, mask: bool = True) -> str:
+def ui_command(uri: str, port: int | None = None, masked: bool = True) -> str:
     """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment (credentials masked
-    unless `mask` is false)."""
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask_url(uri) if mask else uri,
+    unless `masked` is false)."""
+    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask(uri) if masked else uri,
            "--host", "127.0.0.1", "--workers", "1"]  # one worker starts faster; one person browses
     if port is not None:
         cmd += ["--port", str(port)]

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from ablations.database import PgError, check_database, to_sqlalchemy_url
-from ablations.masking import mask_url
-from ablations.scaleout.pg import PgCluster, scrub
+from ablations.masking import mask
+from ablations.scaleout.pg import PgCluster
 
 
 @pytest.mark.parametrize(
@@ -23,12 +23,12 @@ from ablations.scaleout.pg import PgCluster, scrub
     ],
 )
 def test_mask_url(url, masked):
-    assert mask_url(url) == masked
+    assert mask(url) == masked
 
 
 def test_scrub_masks_passwords_inside_free_text():
     text = "cannot connect to postgresql://u:p@ss@h:1/db?sslmode=require&password=x2 (and http://h:5000/ is fine)"
-    out = scrub(text)
+    out = mask(text)
     assert "p@ss" not in out and "x2" not in out
     assert "postgresql://u:***@h:1/db" in out and "password=***" in out and "http://h:5000/" in out
 

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from ablations.masking import mask, mask_secrets, mask_url
-from ablations.scaleout.pg import scrub
+from ablations.masking import mask
+from ablations.masking import mask
 
 from .conftest import PYTHON, SECRET, subprocess_env, write_study
 
@@ -26,7 +26,6 @@ LEAKY = [
 @pytest.mark.parametrize(("url", "masked"), LEAKY)
 def test_one_mask_for_every_url_position(url, masked):
     assert mask(url) == masked
-    assert mask_url is mask and mask_secrets is mask and scrub is mask  # the one function, under every old name
     assert mask(f"error: cannot use {url} (refused)") == f"error: cannot use {masked} (refused)"
 
 
