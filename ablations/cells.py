@@ -8,13 +8,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ablations.study import StudyConfig, choice_value, variant_grid
 from avtca.config.base import ConfigError, apply_overrides, flatten, runtime_paths, suggest, validate
 from avtca.data import dataset_info
 from avtca.data.config import DataConfig
 from avtca.experiment import ExperimentConfig, resolve_experiment
 from avtca.metrics import METRIC_NAMES, higher_is_better
-
-from ablations.study import StudyConfig, choice_value, variant_grid
 
 # knobs that pick where or how fast a cell runs, not what it computes (marked `runtime` on the config fields):
 # outside its identity, so changing them (or a later release adding such a knob) never re-runs finished cells
@@ -124,8 +123,10 @@ def objective_problems(study: StudyConfig) -> list[str]:
     allowed = [f"val/{m}" for m in (*METRIC_NAMES[task], "loss")]
     metric, direction = study.objective.metric, study.objective.direction
     if metric not in allowed:
-        return [f"objective.metric: '{metric}' is not a {task} metric; one of {', '.join(allowed)}"
-                f"{suggest(metric, allowed)}"]
+        return [
+            f"objective.metric: '{metric}' is not a {task} metric; one of {', '.join(allowed)}"
+            f"{suggest(metric, allowed)}"
+        ]
     natural = "maximize" if higher_is_better(metric.split("/", 1)[1]) else "minimize"
     if direction != natural:
         return [f"objective.direction: '{direction}' for {metric}; it should be '{natural}'"]

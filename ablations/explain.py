@@ -7,9 +7,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from avtca.config.base import field_type, union_members
-
 from ablations.study import StudyConfig
+from avtca.config.base import field_type, union_members
 
 
 def _type_name(annotation: Any) -> str:
@@ -66,4 +65,3 @@ def _default_text(field: Any) -> str:
 def schema_json() -> str:
     """The study file's JSON schema."""
     return json.dumps(StudyConfig.model_json_schema(), indent=2)
-

@@ -76,8 +76,10 @@ def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str
     if path.exists():
         tail = cut_off_tail(path)
         if tail:
-            problems.append(f"storage: the journal {path} ends in a cut-off record ({tail} bytes after the last "
-                            "whole one: a write was interrupted or the file was truncated)")
+            problems.append(
+                f"storage: the journal {path} ends in a cut-off record ({tail} bytes after the last "
+                "whole one: a write was interrupted or the file was truncated)"
+            )
         try:
             done = finished_cells(path, _study_names(study, cells))
         except Exception as err:  # noqa: BLE001 - any decoding failure means the journal is damaged
@@ -97,9 +99,11 @@ def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str
 def repair_hint(study: StudyConfig) -> str:
     """What to do about a damaged journal."""
     path = journal_path(study)
-    return (f"storage: to repair, restore {path} from a backup, or run the same command with --repair-storage "
-            f"(keeps a copy of the journal, cuts it after its last whole record, and runs the cells that lost "
-            f"their trial again)")
+    return (
+        f"storage: to repair, restore {path} from a backup, or run the same command with --repair-storage "
+        f"(keeps a copy of the journal, cuts it after its last whole record, and runs the cells that lost "
+        f"their trial again)"
+    )
 
 
 def check_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:

@@ -22,8 +22,8 @@ from tqdm.auto import tqdm
 
 from ablations.cells import Cell
 from ablations.claims import ClaimStore, open_claim_store, worker_name
-from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
 from ablations.masking import mask
+from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
 from ablations.study import StudyConfig
 from ablations.tracking import Tracker
 
@@ -93,8 +93,9 @@ def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any
     return out
 
 
-def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary,
-             progress: Any) -> int | None:
+def run_cell(
+    spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary, progress: Any
+) -> int | None:
     """Run the cell's remaining trials (after cleaning up trials/runs left RUNNING by a dead worker)."""
     study = spec.study
     ostudy = load_optuna_study(study, cell, storage)
@@ -102,8 +103,11 @@ def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: 
     stale = [t for t in mine if t.state in (TrialState.RUNNING, TrialState.WAITING)]
     for t in stale:
         ostudy.tell(t.number, state=TrialState.FAIL, skip_if_finished=True)
-    states = {t.user_attrs["mlflow_run_id"]: ("FAIL" if t in stale else t.state.name)
-              for t in mine if "mlflow_run_id" in t.user_attrs}
+    states = {
+        t.user_attrs["mlflow_run_id"]: ("FAIL" if t in stale else t.state.name)
+        for t in mine
+        if "mlflow_run_id" in t.user_attrs
+    }
     if tracker is not None:
         changed = _safe(lambda: tracker.reconcile(cell.cell_id, states)) or []
         if stale or changed:
@@ -128,9 +132,11 @@ def run_cell(spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: 
             frozen = ostudy.tell(trial, value)
         done.append(frozen)
         if "tracking_error" in (frozen.user_attrs or {}) or objective.tracking_errors:
-            print(f"warning: MLflow logging failed for trial {frozen.number} ({cell.describe()}); its result is "
-                  f"kept in the Optuna storage (user attr tracking_error): {objective.tracking_errors[:1]}. Once the "
-                  f"tracking server is back, run the same command with --resync-tracking to log it to MLflow")
+            print(
+                f"warning: MLflow logging failed for trial {frozen.number} ({cell.describe()}); its result is "
+                f"kept in the Optuna storage (user attr tracking_error): {objective.tracking_errors[:1]}. Once the "
+                f"tracking server is back, run the same command with --resync-tracking to log it to MLflow"
+            )
     return _best_number(study, done)
 
 

@@ -27,4 +27,3 @@ def mask(text: object) -> str:
     out = _USERINFO.sub(r"\1:***@", str(text))
     out = _SECRET_ANYWHERE.sub(r"\1***", out)
     return _SECRET_QUERY.sub(r"\1***", out)
-

@@ -15,19 +15,23 @@ import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
-from avtca.config.base import ConfigError, dump_yaml, flatten
-from avtca.data import dataset_info
-from avtca.training import Pruned, train
-
 from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
 from ablations.database import is_sql_url, open_rdb_storage
 from ablations.masking import mask
 from ablations.study import (
-    CategoricalParam, FloatParam, IntParam, StudyConfig, choice_value, level_text,
+    CategoricalParam,
+    FloatParam,
+    IntParam,
+    StudyConfig,
+    choice_value,
+    level_text,
     variant_labels,
 )
 from ablations.tracking import provenance
 from ablations.tracking.trial import TrialRuns
+from avtca.config.base import ConfigError, dump_yaml, flatten
+from avtca.data import dataset_info
+from avtca.training import Pruned, train
 
 # final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
@@ -92,8 +96,12 @@ def annotate_study(ostudy: optuna.Study, study: StudyConfig, study_file: str | N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # stable since Optuna 3.2
         ostudy.set_metric_names([study.objective.metric])
-    attrs = {"study_file": str(study_file or ""), "description": study.description,
-             "git_commit": provenance().get("git_commit", "unknown"), "reference": study.reference_label}
+    attrs = {
+        "study_file": str(study_file or ""),
+        "description": study.description,
+        "git_commit": provenance().get("git_commit", "unknown"),
+        "reference": study.reference_label,
+    }
     for key, value in attrs.items():
         if ostudy.user_attrs.get(key) != value:
             ostudy.set_user_attr(key, value)
@@ -108,8 +116,10 @@ def summary_attrs(metrics: Mapping[str, float], objective: str) -> dict[str, flo
 def load_optuna_study(study: StudyConfig, cell: Cell, storage: Any, n_done: int = 0) -> optuna.Study:
     """The cell's Optuna study (created beforehand by the coordinator) with the cell's sampler and pruner."""
     return optuna.load_study(
-        study_name=optuna_study_name(study, cell), storage=storage,
-        sampler=make_sampler(study, cell, n_done), pruner=make_pruner(study),
+        study_name=optuna_study_name(study, cell),
+        storage=storage,
+        sampler=make_sampler(study, cell, n_done),
+        pruner=make_pruner(study),
     )
 
 
@@ -162,10 +172,17 @@ class Objective:
     def _run_tags(self, trial: Any, fold: int, role: str) -> dict[str, Any]:
         s, c = self.study, self.cell
         tags = {
-            "avtca.role": role, "study": s.name, "dataset": s.dataset.name, "seed": c.seed,
-            "fold": "all" if fold == ALL_FOLDS else fold, "preset": s.preset, "variant": c.variant,
-            "reference": str(c.variant == s.reference_label).lower(), "cell_id": c.cell_id,
-            "optuna.trial_number": getattr(trial, "number", "fixed"), "optuna.study": optuna_study_name(s, c),
+            "avtca.role": role,
+            "study": s.name,
+            "dataset": s.dataset.name,
+            "seed": c.seed,
+            "fold": "all" if fold == ALL_FOLDS else fold,
+            "preset": s.preset,
+            "variant": c.variant,
+            "reference": str(c.variant == s.reference_label).lower(),
+            "cell_id": c.cell_id,
+            "optuna.trial_number": getattr(trial, "number", "fixed"),
+            "optuna.study": optuna_study_name(s, c),
             **{f"factor.{k}": level_text(v) for k, v in c.factors.items()},
             **self.tags,
         }
@@ -191,8 +208,12 @@ class Objective:
             with self.runs:  # every run this trial opens is tagged with its outcome and ended on the way out
                 trial_run = None
                 if self.parent_run_id is not None:
-                    trial_run = self.runs.start(self.parent_run_id, run_name(s, c),
-                                                self._run_tags(trial, c.fold, "trial"), {**params, "fold": c.fold})
+                    trial_run = self.runs.start(
+                        self.parent_run_id,
+                        run_name(s, c),
+                        self._run_tags(trial, c.fold, "trial"),
+                        {**params, "fold": c.fold},
+                    )
                 if trial_run:
                     trial.set_user_attr("mlflow_run_id", trial_run)
                 value = self._run_folds(trial, cfg, params, trial_run, results)
@@ -204,8 +225,9 @@ class Objective:
                 if self.runs.state == "COMPLETE":
                     trial.set_user_attr(BACKUP_ATTR, [tracking_backup(r, f) for r, f in zip(results, c.folds)])
 
-    def _run_folds(self, trial: Any, cfg: Any, params: dict[str, Any], trial_run: str | None,
-                   results: list[Any]) -> float:
+    def _run_folds(
+        self, trial: Any, cfg: Any, params: dict[str, Any], trial_run: str | None, results: list[Any]
+    ) -> float:
         """Train the cell's folds (one, or every fold for a span-folds trial); the objective is their mean."""
         s, c = self.study, self.cell
         span = c.fold == ALL_FOLDS
@@ -213,13 +235,21 @@ class Objective:
         for fold in c.folds:
             run = trial_run
             if span and trial_run:
-                run = self.runs.start(trial_run, f"{c.variant} s{c.seed} f{fold}", self._run_tags(trial, fold, "fold"),
-                                      {**params, "fold": fold})
+                run = self.runs.start(
+                    trial_run,
+                    f"{c.variant} s{c.seed} f{fold}",
+                    self._run_tags(trial, fold, "fold"),
+                    {**params, "fold": fold},
+                )
             result = self._train_fold(self.train_fn or train, cfg, trial, fold, run, span, Pruned)
             value = result.metrics.get(s.objective.metric)
             if value is None:
-                raise ConfigError([f"objective.metric: '{s.objective.metric}' is not among the metrics "
-                                   f"({', '.join(sorted(k for k in result.metrics if k.startswith('val/')))})"])
+                raise ConfigError(
+                    [
+                        f"objective.metric: '{s.objective.metric}' is not among the metrics "
+                        f"({', '.join(sorted(k for k in result.metrics if k.startswith('val/')))})"
+                    ]
+                )
             values.append(float(value))
             results.append(result)
             if span:
@@ -259,8 +289,9 @@ class Objective:
             final.update({"best_epoch": result.best_epoch, "n_params": result.n_params, "seconds": result.seconds})
             self.runs.call("log final", self.tracker.log_final, run, final)
             self.runs.call("tags", self.tracker.set_tags, run, {"device": result.device, "precision": result.precision})
-            self.runs.call("artifacts", self.tracker.log_result, run, dump_yaml(cfg), result,
-                        checkpoint=cfg.train.save_checkpoint)
+            self.runs.call(
+                "artifacts", self.tracker.log_result, run, dump_yaml(cfg), result, checkpoint=cfg.train.save_checkpoint
+            )
         return result
 
 
@@ -286,7 +317,8 @@ def _data_tags(cfg: Any) -> dict[str, str]:
     """Protocol tags from the dataset description (cheap: no decoding)."""
     info = dataset_info(cfg.data)
     return {
-        "protocol": cfg.data.protocol_name, "protocol_label": info.protocol_label,
+        "protocol": cfg.data.protocol_name,
+        "protocol_label": info.protocol_label,
         "subject_independent": str(info.subject_independent).lower(),
     }
 
@@ -317,5 +349,8 @@ def trial_metrics(trial: optuna.trial.FrozenTrial) -> dict[str, float]:
     value = trial.user_attrs.get("metrics")
     if value is not None:
         return dict(value) if isinstance(value, Mapping) else json.loads(value)
-    return {k: float(v) for k, v in trial.user_attrs.items()
-            if k.startswith(SUMMARY_PREFIXES) and isinstance(v, numbers.Real)}
+    return {
+        k: float(v)
+        for k, v in trial.user_attrs.items()
+        if k.startswith(SUMMARY_PREFIXES) and isinstance(v, numbers.Real)
+    }

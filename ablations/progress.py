@@ -17,12 +17,11 @@ from typing import Any, TextIO
 from optuna.trial import TrialState
 from tqdm import tqdm
 
-from avtca.data.cache import cache_dir
-
 from ablations.cells import Cell, resolve
 from ablations.claims import open_claim_store
 from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
+from avtca.data.cache import cache_dir
 
 
 @dataclass
@@ -69,8 +68,15 @@ def running_line(study: StudyConfig, cell: Cell | None, attrs: dict[str, Any], s
 class StudyProgress:
     """Polls the stores from a background thread and shows the study's progress on `out` (default stderr)."""
 
-    def __init__(self, study: StudyConfig, cells: list[Cell], n_workers: int = 1, out: TextIO | None = None,
-                 interval_s: float | None = None, plain_every_s: float = 30.0):
+    def __init__(
+        self,
+        study: StudyConfig,
+        cells: list[Cell],
+        n_workers: int = 1,
+        out: TextIO | None = None,
+        interval_s: float | None = None,
+        plain_every_s: float = 30.0,
+    ):
         self.study, self.cells, self.n_workers = study, cells, max(1, n_workers)
         self.out = out or sys.stderr
         self.tty = bool(getattr(self.out, "isatty", lambda: False)())
@@ -133,9 +139,11 @@ class StudyProgress:
 
     def lines(self, snap: Snapshot) -> list[str]:
         """The header line, then one line per running cell (and per data cache being prepared)."""
-        head = (f"{self.study.name}: {snap.complete}/{len(self.cells)} cells done, {len(snap.running)} running"
-                f"{f', {snap.failed} failed' if snap.failed else ''}, {duration(time.time() - self._start)} "
-                f"elapsed, {self.eta(snap.complete)}")
+        head = (
+            f"{self.study.name}: {snap.complete}/{len(self.cells)} cells done, {len(snap.running)} running"
+            f"{f', {snap.failed} failed' if snap.failed else ''}, {duration(time.time() - self._start)} "
+            f"elapsed, {self.eta(snap.complete)}"
+        )
         body = [f"  preparing the data cache {p} (first use; cells start once it is written)" for p in snap.preparing]
         body += [f"  {line}" for line in snap.running]
         return [head, *body]
@@ -160,8 +168,16 @@ class StudyProgress:
     def _draw(self, lines: list[str]) -> None:
         want = 1 + self.n_workers + len(self.caches)  # fixed number of rows: no jumping
         while len(self._bars) < want:
-            self._bars.append(tqdm(total=0, bar_format="{desc}", position=len(self._bars), leave=True,
-                                   file=self.out, dynamic_ncols=True))
+            self._bars.append(
+                tqdm(
+                    total=0,
+                    bar_format="{desc}",
+                    position=len(self._bars),
+                    leave=True,
+                    file=self.out,
+                    dynamic_ncols=True,
+                )
+            )
         for i, bar in enumerate(self._bars):
             bar.set_description_str(lines[i] if i < len(lines) else "", refresh=True)
 
@@ -172,8 +188,12 @@ class StudyProgress:
     def __enter__(self) -> StudyProgress:
         if self.caches and any(not p.is_dir() for p in self.caches):
             kind = "synthetic dataset" if self.study.dataset.root == "synthetic" else "dataset cache"
-            print(f"preparing the {kind} on first use (cached under {self.caches[0].parent}); the first cells "
-                  "start once it is written", file=self.out, flush=True)
+            print(
+                f"preparing the {kind} on first use (cached under {self.caches[0].parent}); the first cells "
+                "start once it is written",
+                file=self.out,
+                flush=True,
+            )
         self.show()
         self._thread.start()
         return self

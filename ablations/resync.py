@@ -20,13 +20,18 @@ import optuna
 import pandas as pd
 from optuna.trial import FixedTrial, TrialState
 
-from avtca.config.base import dump_yaml, flatten
-
 from ablations.cells import ALL_FOLDS, Cell, resolve
 from ablations.objective import (
-    BACKUP_ATTR, Objective, _data_tags, open_storage, optuna_study_name, suggest, trial_metrics,
+    BACKUP_ATTR,
+    Objective,
+    _data_tags,
+    open_storage,
+    optuna_study_name,
+    suggest,
+    trial_metrics,
 )
 from ablations.study import StudyConfig
+from avtca.config.base import dump_yaml, flatten
 
 
 def _needs_resync(trial: optuna.trial.FrozenTrial) -> bool:

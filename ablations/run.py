@@ -15,9 +15,6 @@ from ablations.startup import EXIT_INTERRUPTED, quiet_start_up
 if __name__ == "__main__":
     quiet_start_up()  # a Ctrl-C while the imports below load (seconds) leaves quietly: nothing is written yet
 
-from avtca.config.base import ConfigError
-from avtca.data.protocols import n_folds_of
-
 from ablations.cells import Cell, enumerate_cells, objective_problems
 from ablations.cellset import cells_tags
 from ablations.claims import open_claim_store
@@ -25,9 +22,11 @@ from ablations.database import is_sql_url
 from ablations.explain import explain, schema_json
 from ablations.masking import mask
 from ablations.study import StudyConfig, load_study
+from ablations.summary import completed_run_ids, format_summary, summary_rows
 from ablations.tracking import Tracker, check_tracking
 from ablations.validate import check_environment, static_problems, tune_problems
-from ablations.summary import completed_run_ids, format_summary, summary_rows
+from avtca.config.base import ConfigError
+from avtca.data.protocols import n_folds_of
 
 # Optuna and what needs it (objective, integrity, launch, progress, resync) and the report load inside the
 # functions that use them: --explain, --schema and invalid files answer without importing them
@@ -38,22 +37,38 @@ def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     p = argparse.ArgumentParser(prog="python -m ablations.run", description=__doc__)
     p.add_argument("study", nargs="?", help="study file (studies/*.yaml)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a study key, e.g. --set budget.epochs=2 --set seeds=[0,1]")
+    p.add_argument(
+        "--set",
+        dest="sets",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a study key, e.g. --set budget.epochs=2 --set seeds=[0,1]",
+    )
     p.add_argument("--data-root", help="dataset directory (dataset.root)")
     p.add_argument("--n-jobs", type=int, help="parallel workers (resources.n_jobs)")
     p.add_argument("--storage", help="Optuna storage URL or journal file (storage)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (tracking_uri)")
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
-    p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
-                   "study's exported runs.csv (e.g. reports/quickstart)")
+    p.add_argument(
+        "--pilot",
+        metavar="REPORT_DIR",
+        help="with --dry-run: print the design's power from a pilot "
+        "study's exported runs.csv (e.g. reports/quickstart)",
+    )
     p.add_argument("--launcher", choices=["local", "dask"], default="local")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
     p.add_argument("--no-report", action="store_true", help="do not render the report at the end")
-    p.add_argument("--resync-tracking", action="store_true",
-                   help="create the MLflow runs of completed trials whose logging failed, then exit")
-    p.add_argument("--repair-storage", action="store_true",
-                   help="repair a damaged journal (cut-off record, lost trials) so the affected cells run again")
+    p.add_argument(
+        "--resync-tracking",
+        action="store_true",
+        help="create the MLflow runs of completed trials whose logging failed, then exit",
+    )
+    p.add_argument(
+        "--repair-storage",
+        action="store_true",
+        help="repair a damaged journal (cut-off record, lost trials) so the affected cells run again",
+    )
     p.add_argument("--explain", action="store_true", help="list every study-file key and exit")
     p.add_argument("--schema", action="store_true", help="print the study file's JSON schema and exit")
     return p
@@ -77,16 +92,20 @@ def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
 def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], out: Any = None) -> None:
     """The table of cells a run would execute."""
     out = out or sys.stdout
-    print(f"study {study.name}: {len(cells)} cells, storage {mask(study.storage_url)}, "
-          f"tracking {mask(study.tracking)}", file=out)
+    print(
+        f"study {study.name}: {len(cells)} cells, storage {mask(study.storage_url)}, tracking {mask(study.tracking)}",
+        file=out,
+    )
     width = max((len(c.variant) for c in cells), default=7)
     print(f"  {'variant':<{width}}  seed  fold  cell_id           state", file=out)
     for c in cells:
         fold = "all" if c.fold < 0 else str(c.fold)
         print(f"  {c.variant:<{width}}  {c.seed:>4}  {fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
     todo = sum(1 for s in states.values() if s != "COMPLETE")
-    print(f"{todo} to run, {len(cells) - todo} already complete "
-          f"({study.budget.trials_per_cell} trial(s) per cell)", file=out)
+    print(
+        f"{todo} to run, {len(cells) - todo} already complete ({study.budget.trials_per_cell} trial(s) per cell)",
+        file=out,
+    )
 
 
 def prepare_optuna(study: StudyConfig, cells: list[Cell], study_file: str | None = None) -> None:
@@ -98,16 +117,17 @@ def prepare_optuna(study: StudyConfig, cells: list[Cell], study_file: str | None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(study.storage_url)
     for name in sorted({optuna_study_name(study, c) for c in cells}):
-        ostudy = optuna.create_study(study_name=name, storage=storage, direction=study.objective.direction,
-                                     load_if_exists=True)
+        ostudy = optuna.create_study(
+            study_name=name, storage=storage, direction=study.objective.direction, load_if_exists=True
+        )
         annotate_study(ostudy, study, study_file)
 
 
 def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args: argparse.Namespace) -> int:
     """Run the study: prepare storage and tracking once, launch workers, clean up, summarise, report."""
+    from ablations.integrity import journal_path
     from ablations.launch import LAUNCHERS, WorkerSpec, worker_fn
     from ablations.progress import StudyProgress
-    from ablations.integrity import journal_path
 
     previous = _sigint(signal.SIG_IGN)  # preparing storage and tracking is not interruptible
     source = {"mlflow.source.name": str(args.study), "mlflow.source.type": "LOCAL"}  # the UI's Source column
@@ -118,10 +138,16 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
         tracker = Tracker(study.tracking, study.name)
         tracker.describe_experiment(study.description, {"study_file": str(args.study)})
         parent = tracker.parent_run(
-            {"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
-             "reference": study.reference_label, "n_cells": len(cells), **source,
-             **cells_tags(c.cell_id for c in cells),
-             **({"mlflow.note.content": study.description} if study.description else {})},
+            {
+                "study": study.name,
+                "dataset": study.dataset.name,
+                "preset": study.preset,
+                "reference": study.reference_label,
+                "n_cells": len(cells),
+                **source,
+                **cells_tags(c.cell_id for c in cells),
+                **({"mlflow.note.content": study.description} if study.description else {}),
+            },
             {"study_file": str(args.study), "n_cells": len(cells), "seeds": study.seeds},
         )
     except Exception as err:  # noqa: BLE001 - storage/tracking failures before any trial: invalid setup
@@ -136,8 +162,10 @@ def execute(study: StudyConfig, cells: list[Cell], states: dict[str, str], args:
     todo = tuple(c for c in cells if states[c.cell_id] != "COMPLETE")
     # the live lines of StudyProgress replace the single worker's epoch bar
     spec = WorkerSpec(study, todo, parent, n_workers, deadline, show_epochs=False, tags=source)
-    print(f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
-          f"[{args.launcher}]; storage {mask(study.storage_url)}")
+    print(
+        f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
+        f"[{args.launcher}]; storage {mask(study.storage_url)}"
+    )
     launcher_kw = {"scheduler": args.scheduler} if args.launcher == "dask" else {}
     interrupted = io_error = False
     try:
@@ -177,8 +205,15 @@ def cli() -> int:
         return EXIT_INTERRUPTED
 
 
-def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tracker: Any, parent: str,
-            interrupted: bool, summaries: list[Any]) -> int:
+def _finish(
+    study: StudyConfig,
+    cells: list[Cell],
+    args: argparse.Namespace,
+    tracker: Any,
+    parent: str,
+    interrupted: bool,
+    summaries: list[Any],
+) -> int:
     """After the workers: end stale runs and the parent run, print the summary, render the report."""
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     final = store.status()
@@ -194,8 +229,7 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
             tracker.end(parent, status)
     except Exception as err:  # noqa: BLE001
         killed = []
-        print(f"warning: could not update MLflow at {mask(study.tracking)}: {mask(err)}",
-              file=sys.stderr)
+        print(f"warning: could not update MLflow at {mask(study.tracking)}: {mask(err)}", file=sys.stderr)
     if killed:
         print(f"marked {len(killed)} MLflow run(s) left RUNNING as KILLED")
     for s in summaries:
@@ -208,12 +242,16 @@ def _finish(study: StudyConfig, cells: list[Cell], args: argparse.Namespace, tra
         print("interrupted: completed cells are kept; run the same command again to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
     if elsewhere and len(complete) + len(elsewhere) == len(cells):
-        print(f"{len(elsewhere)} cell(s) are still running in other workers of this study; the last one to "
-              "finish renders the report")
+        print(
+            f"{len(elsewhere)} cell(s) are still running in other workers of this study; the last one to "
+            "finish renders the report"
+        )
         return EXIT_OK
     if len(complete) < len(cells):
-        print(f"{len(cells) - len(complete)} cell(s) not complete; run the same command again to retry them",
-              file=sys.stderr)
+        print(
+            f"{len(cells) - len(complete)} cell(s) not complete; run the same command again to retry them",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     if study.report.kind == "render" and not args.no_report:
         folder = render_report(study)
@@ -238,8 +276,11 @@ def render_report(study: StudyConfig) -> Path | None:
     try:
         path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
-        print(f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "
-              f"python -m ablations.report {study.name} --tracking-uri {mask(study.tracking)}", file=sys.stderr)
+        print(
+            f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "
+            f"python -m ablations.report {study.name} --tracking-uri {mask(study.tracking)}",
+            file=sys.stderr,
+        )
         return None
     print(f"report: {path}")
     return Path(path)
@@ -258,10 +299,16 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give a study file (e.g. studies/quickstart.yaml), or --explain / --schema", file=sys.stderr)
         return EXIT_INVALID
     try:
-        study = load_study(args.study, args.sets, **{
-            "dataset.root": args.data_root, "resources.n_jobs": args.n_jobs,
-            "storage": args.storage, "tracking_uri": args.tracking_uri,
-        })
+        study = load_study(
+            args.study,
+            args.sets,
+            **{
+                "dataset.root": args.data_root,
+                "resources.n_jobs": args.n_jobs,
+                "storage": args.storage,
+                "tracking_uri": args.tracking_uri,
+            },
+        )
         cells = validated_cells(study, args)
         states = plan(study, cells)
     except ConfigError as err:
@@ -324,8 +371,15 @@ def resync(study: StudyConfig, cells: list[Cell]) -> int:
     try:
         check_tracking(study.tracking)
         tracker = Tracker(study.tracking, study.name)
-        parent = tracker.parent_run({"study": study.name, "dataset": study.dataset.name, "preset": study.preset,
-                                     "reference": study.reference_label, "n_cells": len(cells)})
+        parent = tracker.parent_run(
+            {
+                "study": study.name,
+                "dataset": study.dataset.name,
+                "preset": study.preset,
+                "reference": study.reference_label,
+                "n_cells": len(cells),
+            }
+        )
         created = resync_tracking(study, cells, tracker, parent)
         # parent_run() reopened the study's run; it ends as the study stands
         final = open_claim_store(study.storage_url, study.name, study.resources.grace_s).status()

@@ -13,7 +13,6 @@ from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_va
 from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
 from avtca.data.registry import DATASETS
 
-
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 # the name becomes file and folder names (`<name>.journal`, `<name>.claims/`); file systems stop at 255 bytes
 MAX_NAME = 100
@@ -178,8 +177,9 @@ ReportCfg = Annotated[ReportRender | ReportOff, Field(discriminator="kind")]
 class StudyConfig(Strict):
     """A study file: dataset, variants x factors x seeds x folds, optional tuning, where to store results."""
 
-    name: str = Field(pattern=NAME_PATTERN, max_length=MAX_NAME,
-                      description="study name: Optuna study, MLflow experiment, report dir")
+    name: str = Field(
+        pattern=NAME_PATTERN, max_length=MAX_NAME, description="study name: Optuna study, MLflow experiment, report dir"
+    )
     description: str = ""
     dataset: DatasetSpec
     preset: str = Field("avtca", description="model preset every variant starts from")

@@ -22,8 +22,11 @@ def cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
     storage = open_storage(study.storage_url)
     out = []
     for name in sorted({optuna_study_name(study, c) for c in cells}):
-        out += [t for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
-                if "cell_id" in t.user_attrs]
+        out += [
+            t
+            for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+            if "cell_id" in t.user_attrs
+        ]
     return out
 
 
@@ -31,8 +34,11 @@ def completed_run_ids(study: StudyConfig, cells: list[Cell]) -> set[str]:
     """MLflow run ids of completed trials."""
     from optuna.trial import TrialState
 
-    return {t.user_attrs["mlflow_run_id"] for t in cell_trials(study, cells)
-            if t.state == TrialState.COMPLETE and "mlflow_run_id" in t.user_attrs}
+    return {
+        t.user_attrs["mlflow_run_id"]
+        for t in cell_trials(study, cells)
+        if t.state == TrialState.COMPLETE and "mlflow_run_id" in t.user_attrs
+    }
 
 
 def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
@@ -64,11 +70,13 @@ def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
 def format_summary(study: StudyConfig, rows: list[dict[str, Any]]) -> str:
     """A plain-text table: variant, n, mean +- std per metric (std n/a with n < 2); reference marked with *."""
     keys = list(dict.fromkeys(k for r in rows for k in r if k not in ("variant", "n")))
+
     def cell(v):
         if v is None:
             return "-"
         mean, std = v
         return f"{mean:.3f} +- {std:.3f}" if std is not None else f"{mean:.3f} +- n/a"
+
     table = [["variant", "n", *keys]]
     for r in rows:
         star = "*" if r["variant"] == study.reference_label else ""

@@ -19,13 +19,12 @@ import urllib.request
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
-from avtca.config.base import ConfigError
-
-from ablations.objective import open_storage
 from ablations.masking import mask
+from ablations.objective import open_storage
 from ablations.study import StudyConfig, load_study
 from ablations.tracking import _client, ui_command
 from ablations.tracking.browse import runs_url
+from avtca.config.base import ConfigError
 
 HOST = "127.0.0.1"
 
@@ -74,8 +73,10 @@ def start_dashboard(study: StudyConfig, port: int) -> tuple[Any, str]:
     try:  # an optional extra (.[ui])
         from optuna_dashboard import wsgi
     except ImportError:
-        raise ConfigError(["optuna-dashboard is not installed: pip install -e \".[ui]\" (or pip install "
-                           "optuna-dashboard)"]) from None
+        raise ConfigError(
+            ['optuna-dashboard is not installed: pip install -e ".[ui]" (or pip install optuna-dashboard)']
+        ) from None
+
     class Quiet(WSGIRequestHandler):
         def log_message(self, *args: Any) -> None:  # one line per request would bury the URLs
             pass
@@ -109,14 +110,19 @@ def stop_group(proc: subprocess.Popen, grace_s: float = 10.0) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
-    p = argparse.ArgumentParser(prog="python -m ablations.ui", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        prog="python -m ablations.ui", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("study", help="study file (studies/*.yaml)")
     p.add_argument("--tracking-uri", help="MLflow tracking URI (default: the study's)")
     p.add_argument("--storage", help="Optuna storage (default: the study's)")
     p.add_argument("--port", type=int, default=5000, help="MLflow UI port (default 5000; taken: a free one)")
-    p.add_argument("--optuna", action=argparse.BooleanOptionalAction, default=None,
-                   help="also start optuna-dashboard (default: for studies with `tune`)")
+    p.add_argument(
+        "--optuna",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also start optuna-dashboard (default: for studies with `tune`)",
+    )
     p.add_argument("--dashboard-port", type=int, default=8080, help="optuna-dashboard port (default 8080)")
     p.add_argument("--timeout", type=float, default=120, help="seconds to wait for the MLflow UI to answer")
     return p
@@ -146,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
         proc = subprocess.Popen(mlflow_command(uri, port), start_new_session=True)
         if not wait_http(base + "/health", args.timeout, proc):
             stop_group(proc)
-            print(f"error: the MLflow UI did not answer at {base} within {args.timeout:.0f} s; start it by hand:\n"
-                  f"  {' '.join(mlflow_command(uri, port))}", file=sys.stderr)
+            print(
+                f"error: the MLflow UI did not answer at {base} within {args.timeout:.0f} s; start it by hand:\n"
+                f"  {' '.join(mlflow_command(uri, port))}",
+                file=sys.stderr,
+            )
             return 1
     server = None
     try:

@@ -16,15 +16,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import torch
 
-from avtca.config.base import ConfigError, validate
-from avtca.data import dataset_info
-from avtca.data.config import DataConfig
-
 from ablations.cells import Cell, data_section, resolve
 from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.study import CategoricalParam, FloatParam, IntParam, StudyConfig
 from ablations.tracking import TrackingError, check_tracking
+from avtca.config.base import ConfigError, validate
+from avtca.data import dataset_info
+from avtca.data.config import DataConfig
 
 TIMEOUT_S = 5.0  # a reachability probe; an unreachable server must not cost minutes of retries
 # tracking URI schemes MLflow can store runs in (databases through SQLAlchemy)
@@ -158,8 +157,10 @@ def tracking_problems(uri: str) -> list[str]:
     """The tracking URI has a scheme MLflow stores runs in, and its store answers (read-only, short timeout)."""
     scheme = uri.split("://", 1)[0].split("+", 1)[0].lower() if "://" in uri else "file"
     if scheme not in TRACKING_SCHEMES:
-        return [f"tracking_uri: scheme '{scheme}' of {mask(uri)} is not a tracking store "
-                f"(one of {', '.join(TRACKING_SCHEMES)})"]
+        return [
+            f"tracking_uri: scheme '{scheme}' of {mask(uri)} is not a tracking store "
+            f"(one of {', '.join(TRACKING_SCHEMES)})"
+        ]
     if scheme in ("http", "https"):
         problem = http_problem(uri)
         return [problem] if problem else []

@@ -151,8 +151,9 @@ def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     return regression_metrics(y_true, y_pred.reshape(len(y_pred), -1)[:, 0] if y_pred.ndim > 1 else y_pred)
 
 
-register_task(Task("classification", ("accuracy", "uar", "f1_macro", "f1_weighted"), "accuracy",
-                   classification_metrics))
+register_task(
+    Task("classification", ("accuracy", "uar", "f1_macro", "f1_weighted"), "accuracy", classification_metrics)
+)
 register_task(Task("regression", ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"), "mae", _regression))
 register_task(Task("multilabel", ("wacc", "f1_weighted"), "wacc", multilabel_metrics))
 
@@ -185,9 +186,7 @@ def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray)
     return TASKS[task].compute(y_true, y_pred)
 
 
-def per_class_report(
-    y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_names: Sequence[str]
-) -> pd.DataFrame:
+def per_class_report(y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
     """Per-class precision / recall / f1 / support as a DataFrame indexed by class name."""
     labels = np.arange(len(class_names))
     p, r, f, s = skm.precision_recall_fscore_support(

@@ -39,8 +39,18 @@ def accuracy_table(preset: str, cases: list[Any], args: Any, device: torch.devic
         cfg = resolve_experiment(preset, data=data, train=train_cfg, eval=no_robustness)
         result = train(cfg, progress=False if args.no_progress else None)
         m = result.metrics
-        rows.append([preset, case.name, case.batch, fmt(cfg.train.lr, 4), result.best_epoch,
-                     fmt(m.get("val/accuracy"), 3), fmt(m.get("test/accuracy"), 3), fmt(result.seconds, 0)])
+        rows.append(
+            [
+                preset,
+                case.name,
+                case.batch,
+                fmt(cfg.train.lr, 4),
+                result.best_epoch,
+                fmt(m.get("val/accuracy"), 3),
+                fmt(m.get("test/accuracy"), 3),
+                fmt(result.seconds, 0),
+            ]
+        )
     base_val = rows[0][5]
     header = ["preset", "case", "batch", "lr (AdamW)", "best epoch", "val/accuracy", "test/accuracy", "seconds"]
     note = (f"\n\nEqual-accuracy check: {args.accuracy_epochs} epochs on synthetic RAVDESS-format data "

@@ -59,16 +59,20 @@ def make_study(
     """
     import uuid
 
-    from avtca.config.base import ConfigError, validate
-
     from ablations.study import StudyConfig, semantic_problems
+    from avtca.config.base import ConfigError, validate
 
     workdir = Path(workdir)
     name = f"{name}-{uuid.uuid4().hex[:8]}"
     raw: dict[str, Any] = {
         "name": name,
-        "dataset": {"name": "ravdess", "root": "synthetic", "protocol": "actor6fold", "folds": [0],
-                    "options": {**(data or TINY_DATA), "cache": str(workdir / "cache")}},  # fmt: skip
+        "dataset": {
+            "name": "ravdess",
+            "root": "synthetic",
+            "protocol": "actor6fold",
+            "folds": [0],
+            "options": {**(data or TINY_DATA), "cache": str(workdir / "cache")},
+        },  # fmt: skip
         "preset": "avtca",
         "train": {**TINY_TRAIN, **(train or {}), "epochs": epochs, "device": device},
         "eval": TINY_EVAL,
@@ -149,12 +153,11 @@ def study_trials(study, cells) -> list[Any]:
 
 def prepare_data(study, progress: bool = True) -> None:
     """Generate and preprocess the study's synthetic dataset once, outside any timing."""
+    from ablations.cells import data_section
     from avtca.config.base import validate
     from avtca.data.config import DataConfig
     from avtca.data.prepare import ensure_prepared
     from avtca.data.synthetic import ensure_synthetic
-
-    from ablations.cells import data_section
 
     cfg = validate(DataConfig, data_section(study))
     ensure_synthetic(cfg, progress=progress)

@@ -25,7 +25,17 @@ from pathlib import Path
 import torch
 
 from benchmarks._common import (
-    apply_threads, base_parser, block, command_line, emit, fmt, interleaved, pick_device, positive, ratio, table,
+    apply_threads,
+    base_parser,
+    block,
+    command_line,
+    emit,
+    fmt,
+    interleaved,
+    pick_device,
+    positive,
+    ratio,
+    table,
     usable_cores,
 )
 
@@ -88,7 +98,6 @@ def loading(root: Path, workdir: Path, args, device: torch.device) -> str:
     """Table B: loader clips/s per num_workers vs the clips/s a training step consumes."""
     from avtca.data import build_splits, to_device
     from avtca.training import EvalConfig, TrainConfig, make_loaders
-
     from benchmarks.train_step import Stepper, parse_case
 
     splits = build_splits(data_config(str(root), workdir / "cache", args), fold=0, seed=0, progress=False)

@@ -18,7 +18,17 @@ import tempfile
 from pathlib import Path
 
 from benchmarks._common import (
-    apply_threads, base_parser, block, command_line, emit, fmt, interleaved, pick_device, positive, ratio, table,
+    apply_threads,
+    base_parser,
+    block,
+    command_line,
+    emit,
+    fmt,
+    interleaved,
+    pick_device,
+    positive,
+    ratio,
+    table,
 )
 from benchmarks._study import check_failures, make_study, prepare_data, run_study, tiny_data
 from benchmarks.tracking_overhead import VARIANTS

@@ -23,7 +23,15 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from benchmarks._common import (
-    apply_threads, base_parser, block, command_line, emit, fmt, pick_device, positive, table,
+    apply_threads,
+    base_parser,
+    block,
+    command_line,
+    emit,
+    fmt,
+    pick_device,
+    positive,
+    table,
 )
 from benchmarks._study import TINY_DATA, check_failures, make_study, prepare_data, run_study, tiny_data
 
@@ -95,9 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=12, help="tuning trials per study")
     p.add_argument("--epochs", type=int, default=5, help="epochs of an unpruned trial")
     p.add_argument("--startup", type=int, default=3, help="TPE start-up (random) trials")
-    p.add_argument("--objective", default="val/loss",
-                   help="the study's objective.metric, which the pruner watches too (val/loss: no ties on small "
-                        "validation sets); the table always shows the chosen trial's val/accuracy")
+    p.add_argument(
+        "--objective",
+        default="val/loss",
+        help="the study's objective.metric, which the pruner watches too (val/loss: no ties on small "
+        "validation sets); the table always shows the chosen trial's val/accuracy",
+    )
     p.add_argument("--sampler-seeds", default="0", help="comma-separated TPE seeds; one pair of studies each")
     p.add_argument("--actors", type=int, default=12, help="synthetic actors (validation = 2 of 12)")
     p.add_argument("--statements", type=int, default=1, choices=[1, 2], help="synthetic statements per emotion")
@@ -127,9 +138,13 @@ def main(argv: list[str] | None = None) -> int:
 
         def study(label: str, seed: int):
             pruner = {"kind": "off"} if label == "no pruner" else PRUNERS[args.pruner]
-            extra = {"tune": TUNE, "budget": {"trials_per_cell": args.trials},
-                     "sampler": {"kind": "tpe", "seed": seed, "n_startup_trials": args.startup}, "pruner": pruner,
-                     "objective": {"metric": args.objective, "direction": "minimize" if minimize else "maximize"}}
+            extra = {
+                "tune": TUNE,
+                "budget": {"trials_per_cell": args.trials},
+                "sampler": {"kind": "tpe", "seed": seed, "n_startup_trials": args.startup},
+                "pruner": pruner,
+                "objective": {"metric": args.objective, "direction": "minimize" if minimize else "maximize"},
+            }
             name = f"prune-{label.split()[0]}-s{seed}"
             return make_study(name, workdir, epochs=args.epochs, data=data, extra=extra, device=device.type)
 
@@ -142,16 +157,27 @@ def main(argv: list[str] | None = None) -> int:
                 run = run_study(study(label, seed))
                 bar.update(1)
                 check_failures(run, label)
-                results[label].append({
-                    "epochs": sum(epochs_spent(t, args.epochs) for t in run.trials),
-                    "pruned": sum(t.state.name == "PRUNED" for t in run.trials),
-                    "best": best_accuracy(run.trials, minimize),
-                    "seconds": run.seconds,
-                })
+                results[label].append(
+                    {
+                        "epochs": sum(epochs_spent(t, args.epochs) for t in run.trials),
+                        "pruned": sum(t.state.name == "PRUNED" for t in run.trials),
+                        "best": best_accuracy(run.trials, minimize),
+                        "seconds": run.seconds,
+                    }
+                )
         bar.close()
     rows = table_rows(results, seeds, args.trials)
-    header = ["study", "sampler seed", "trials", "pruned", "epochs spent", "epochs saved", "chosen val/accuracy",
-              "best vs no pruner (points)", "seconds"]
+    header = [
+        "study",
+        "sampler seed",
+        "trials",
+        "pruned",
+        "epochs spent",
+        "epochs saved",
+        "chosen val/accuracy",
+        "best vs no pruner (points)",
+        "seconds",
+    ]
     notes = [
         f"one cell (full AVT-CA, seed 0), TPE ({args.startup} start-up trials) over {', '.join(TUNE)}, "
         f"objective {args.objective} (also what the pruner watches); "

@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._common import (
-    apply_threads, base_parser, block, command_line, emit, fmt, interleaved, pick_device, positive, table,
+    apply_threads,
+    base_parser,
+    block,
+    command_line,
+    emit,
+    fmt,
+    interleaved,
+    pick_device,
+    positive,
+    table,
 )
 from benchmarks._study import check_failures, make_study, prepare_data, run_study, tiny_data
 
@@ -126,8 +135,12 @@ def main(argv: list[str] | None = None) -> int:
             check_failures(run, "with tracking")
             calls_per_run.append(dict(calls))
             spent = sum(sum(v) for v in calls.values())
-            return {"trials": len(run.trials), "worker_s": run.seconds, "tracking_s": spent,
-                    "share": spent / run.seconds}
+            return {
+                "trials": len(run.trials),
+                "worker_s": run.seconds,
+                "tracking_s": spent,
+                "share": spent / run.seconds,
+            }
 
         cases = {"without MLflow": without, "with MLflow": with_tracking}
         samples = interleaved(cases, args.repeats, args.warmup, progress=not args.no_progress)
@@ -140,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         ["without MLflow", fmt(off_s, 1), fmt(off_s / n_trials, 2), "-"],
         ["with MLflow", fmt(on_s, 1), fmt(on_s / n_trials, 2), f"{overhead:+.1%}"],
     ]
-    timed_runs = calls_per_run[-args.repeats:] if calls_per_run else []
+    timed_runs = calls_per_run[-args.repeats :] if calls_per_run else []
     rows_b = []
     for name in sorted({n for c in timed_runs for n in c}):
         per_run = [sum(c.get(name, [])) for c in timed_runs]
@@ -157,13 +170,15 @@ def main(argv: list[str] | None = None) -> int:
                f"batch, one per epoch plus the final one; the rest per trial: run creation, tags, artifacts), so it "
                f"stays under 2% for trials longer than {per_trial / 0.02:.0f} s; this study's trials take "
                f"{on_s / n_trials:.1f} s.")  # fmt: skip
-    body = "\n\n".join([
-        "A. study wall time with vs without tracking (same cells, seeds and data)\n\n"
-        + table(["case", "study s", "s/trial", "overhead"], rows_a),
-        "B. time inside Tracker calls during the tracked runs\n\n"
-        + table(["call", "calls per study", "seconds per study"], rows_b),
-        summary,
-    ])
+    body = "\n\n".join(
+        [
+            "A. study wall time with vs without tracking (same cells, seeds and data)\n\n"
+            + table(["case", "study s", "s/trial", "overhead"], rows_a),
+            "B. time inside Tracker calls during the tracked runs\n\n"
+            + table(["call", "calls per study", "seconds per study"], rows_b),
+            summary,
+        ]
+    )
     notes = [
         f"study: {len(names)} variant(s) x {args.seeds} seed(s) = {int(n_trials)} trials of {args.epochs} epochs "
         f"on tiny synthetic RAVDESS-format data, 1 worker; tracking to {uri}",

@@ -26,7 +26,17 @@ import torch
 from torch import nn
 
 from benchmarks._common import (
-    apply_threads, base_parser, block, command_line, emit, fmt, interleaved, pick_device, positive, ratio, table,
+    apply_threads,
+    base_parser,
+    block,
+    command_line,
+    emit,
+    fmt,
+    interleaved,
+    pick_device,
+    positive,
+    ratio,
+    table,
 )
 
 BASE_BATCH, BASE_LR = 8, 0.06  # the released training script's batch size and SGD learning rate
@@ -66,8 +76,10 @@ def parse_case(text: str) -> Case:
         else:
             from avtca.config.base import suggest
 
-            raise SystemExit(f"error: --cases: '{knob}' in '{text}' is not one of baseline, "
-                             f"{', '.join(KNOBS)}, bsN{suggest(knob, [*KNOBS, 'baseline'])}")
+            raise SystemExit(
+                f"error: --cases: '{knob}' in '{text}' is not one of baseline, "
+                f"{', '.join(KNOBS)}, bsN{suggest(knob, [*KNOBS, 'baseline'])}"
+            )
     return Case(text, **opts)
 
 
@@ -163,9 +175,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--audio-length", type=int, default=156, help="MFCC frames (156 = 3.6 s at 22.05 kHz, hop 512)")
     p.add_argument("--n-mfcc", type=int, default=10)
     p.add_argument("--steps", type=int, default=None, help="optimizer steps per timed call (default 2 CPU, 20 CUDA)")
-    p.add_argument("--accuracy-epochs", type=int, default=None,
-                   help="equal-accuracy check: train baseline and the fastest case this many epochs on synthetic "
-                        "data (default 0 = skip on CPU, 10 on CUDA)")
+    p.add_argument(
+        "--accuracy-epochs",
+        type=int,
+        default=None,
+        help="equal-accuracy check: train baseline and the fastest case this many epochs on synthetic "
+        "data (default 0 = skip on CPU, 10 on CUDA)",
+    )
     p.add_argument("--accuracy-actors", type=int, default=12, help="synthetic actors of the accuracy check")
     p.add_argument("--workdir", default=None, help="data cache of the accuracy check (default: temp)")
     return p

@@ -7,15 +7,22 @@ machines). `open_claim_store` picks the backend that matches the study's Optuna 
 
 from __future__ import annotations
 
-from avtca.config.base import ConfigError
-
 from ablations.claims.base import CellState, CellStateName, ClaimStore, owner_dead, worker_name
 from ablations.claims.files import ClaimWriteError, FileClaimStore, claims_dir, parse_claim
 from ablations.database import is_sql_url
+from avtca.config.base import ConfigError
 
 __all__ = [
-    "CellState", "CellStateName", "ClaimStore", "ClaimWriteError", "FileClaimStore", "claims_dir", "open_claim_store",
-    "owner_dead", "parse_claim", "worker_name",
+    "CellState",
+    "CellStateName",
+    "ClaimStore",
+    "ClaimWriteError",
+    "FileClaimStore",
+    "claims_dir",
+    "open_claim_store",
+    "owner_dead",
+    "parse_claim",
+    "worker_name",
 ]
 
 

@@ -78,8 +78,11 @@ class FileClaimStore:
             os.replace(path, aside)
         except OSError:
             return None
-        print(f"warning: claim file {path} was unreadable ({err}); moved aside to {aside.name}; the cell's "
-              "trials in the Optuna storage decide whether it still has to run", file=sys.stderr)
+        print(
+            f"warning: claim file {path} was unreadable ({err}); moved aside to {aside.name}; the cell's "
+            "trials in the Optuna storage decide whether it still has to run",
+            file=sys.stderr,
+        )
         return None
 
     def _write(self, cell_id: str, state: CellState) -> None:

@@ -103,9 +103,7 @@ class SqlClaimStore:
                     return fn(conn)
             except OperationalError as err:
                 if attempt == retries:
-                    raise ClaimStoreError(
-                        f"claim store {mask(self.url)}: {explain_db_error(err)}"
-                    ) from None
+                    raise ClaimStoreError(f"claim store {mask(self.url)}: {explain_db_error(err)}") from None
                 time.sleep(delay)
                 delay = min(delay * 2, 5.0)
         raise AssertionError("unreachable")

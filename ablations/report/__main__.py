@@ -26,10 +26,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default=",".join(FORMATS), help="comma list of md,tex,csv,png (default: all)")
     p.add_argument("--tracking-uri", default=None, help="default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db")
     p.add_argument("--reference", default=None, help="compare against this variant instead of the one marked reference")
-    p.add_argument("--test", default=DEFAULT_TEST, choices=sorted(TESTS),
-                   help="fold-level paired test: t (default), nb (Nadeau-Bengio corrected t) or wilcoxon")
-    p.add_argument("--all-cells", action="store_true",
-                   help="also report runs of cells no longer in the study (after its seeds or variants changed)")
+    p.add_argument(
+        "--test",
+        default=DEFAULT_TEST,
+        choices=sorted(TESTS),
+        help="fold-level paired test: t (default), nb (Nadeau-Bengio corrected t) or wilcoxon",
+    )
+    p.add_argument(
+        "--all-cells",
+        action="store_true",
+        help="also report runs of cells no longer in the study (after its seeds or variants changed)",
+    )
     p.add_argument("--paper", action="store_true", help="render the state-of-the-art and ablation tables")
     p.add_argument("--reports", default=None, help="with --paper: the studies' folder (default: parent of --out)")
     p.add_argument("--references", default=None, help="with --paper: references YAML (default: the shipped one)")

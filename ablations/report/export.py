@@ -134,12 +134,18 @@ def predictions_frame(predictions: list[dict[str, Any]], runs: pd.DataFrame) -> 
 def _study_sorted(df: pd.DataFrame, runs: pd.DataFrame, then: list[str]) -> pd.DataFrame:
     """`df` sorted by variant in study order (runs.csv keeps it), seed, fold, then the `then` columns."""
     rank = {v: i for i, v in enumerate(dict.fromkeys(runs["variant"]))}
-    return df.sort_values(["variant", "seed", "fold", *then], kind="stable",
-                          key=lambda col: col.map(rank) if col.name == "variant" else col)
+    return df.sort_values(
+        ["variant", "seed", "fold", *then],
+        kind="stable",
+        key=lambda col: col.map(rank) if col.name == "variant" else col,
+    )
 
 
 def export_frames(
-    runs: list[dict[str, Any]], histories: list[dict[str, Any]], confusions: list[dict[str, Any]], study_name: str,
+    runs: list[dict[str, Any]],
+    histories: list[dict[str, Any]],
+    confusions: list[dict[str, Any]],
+    study_name: str,
     predictions: list[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The exported tables (runs, history, confusion, predictions, optuna) from read_study's plain results."""
@@ -150,10 +156,13 @@ def export_frames(
     if not history.empty:
         history = _study_sorted(history, table, ["epoch"])
     confusion = _keyed(confusions, table, ["true", "pred", "count"])
-    return {"runs.csv": table, "history.csv": history.reset_index(drop=True),
-            "confusion.csv": confusion.reset_index(drop=True),
-            "predictions.csv": predictions_frame(predictions or [], table),
-            "optuna.csv": trials_frame(trials, objective)}
+    return {
+        "runs.csv": table,
+        "history.csv": history.reset_index(drop=True),
+        "confusion.csv": confusion.reset_index(drop=True),
+        "predictions.csv": predictions_frame(predictions or [], table),
+        "optuna.csv": trials_frame(trials, objective),
+    }
 
 
 def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str | Path, all_cells: bool = False) -> Path:
@@ -170,8 +179,9 @@ def export_from_mlflow(study_name: str, tracking_uri: str | None, out_dir: str |
     if not all_cells:
         runs, dropped = keep_current(runs)
         if dropped:
-            print(f"report: {dropped} run(s) of cells no longer in study '{study_name}' left out "
-                  "(--all-cells keeps them)")
+            print(
+                f"report: {dropped} run(s) of cells no longer in study '{study_name}' left out (--all-cells keeps them)"
+            )
     frames = export_frames(runs, histories, confusions, study_name, predictions)
     if frames["runs.csv"].empty:
         raise ReportInputError(

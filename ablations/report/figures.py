@@ -171,7 +171,8 @@ def noise_curves(t: RobustnessTable, path: Path, order: list[str] | None = None)
         ax.set_ylabel(f"test {spec.label}{spec.unit()}" if ax is axes[0][0] else "")
     fig.supxlabel("noise std, relative to the input's std (0 = clean)")  # one label: two never collide
     axes[0][-1].legend(title="variant", loc="upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle(f"{dataset_label(t.dataset)} ({t.protocol}): robustness to noise "
-                 "(mean over cells, band = ± sample std)")
+    fig.suptitle(
+        f"{dataset_label(t.dataset)} ({t.protocol}): robustness to noise (mean over cells, band = ± sample std)"
+    )
     fig.tight_layout()
     return save(fig, path)

@@ -9,8 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 # qualitative palettes with clearly different neighbours (tab10; tab20's pairs only beyond 10 variants)
-_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
-          "#17becf"]
+_TAB10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
 def study_order(runs: pd.DataFrame) -> list[str]:

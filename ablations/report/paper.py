@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
-from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
 from ablations.report.files import write_index, write_text
+from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
 from ablations.report.load import ReportInputError, load_runs
 from ablations.report.metrics import METRICS, TASK_METRICS, dataset_label, main_metric
 from ablations.report.stats import DEFAULT_TEST, TESTS
@@ -230,5 +230,3 @@ def _paper_tex(refs: References, tables) -> str:
     cap = "Ablation of AVT-CA's components: main metric (mean $\\pm$ sample std), $\\Delta$ and Holm-corrected $p$."
     out.append(tex_table(header, rows, cap, tex_label("ablation"), "l" * len(header)))
     return "\n".join(out)
-
-

@@ -34,8 +34,9 @@ def power_t(delta: float, sd: float, n: int, alpha: float, rho: float = 0.0) -> 
     return value
 
 
-def min_detectable(sd: float, n: int, family: int = 1, alpha: float = ALPHA, power: float = POWER,
-                   rho: float = 0.0) -> float:
+def min_detectable(
+    sd: float, n: int, family: int = 1, alpha: float = ALPHA, power: float = POWER, rho: float = 0.0
+) -> float:
     """Smallest |difference| the paired t-test over n units detects with `power`.
 
     The level is alpha / family (Bonferroni, the threshold Holm applies to the smallest p-value), so the

@@ -122,8 +122,9 @@ def robustness_caption(t: RobustnessTable, m: Markup) -> str:
 
 def robustness_md(tables: list[RobustnessTable], study: str) -> str:
     """robustness.md: one section per (dataset, protocol)."""
-    return sections_md(f"Study `{study}`: robustness to missing and noisy modalities", tables,
-                       robustness_caption, _rows)
+    return sections_md(
+        f"Study `{study}`: robustness to missing and noisy modalities", tables, robustness_caption, _rows
+    )
 
 
 def robustness_tex(tables: list[RobustnessTable], study: str) -> str:

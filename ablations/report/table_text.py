@@ -43,12 +43,19 @@ def caption(t: ComparisonTable, m: Markup) -> str:
     parts = [f"{m.text(dataset_label(t.dataset))}, {protocol_text(t.protocol, t.subject_independent, m)}, "
              f"{design_text(t)} per variant."]  # fmt: skip
     if t.folds == 1:
-        parts.append(m.text(f"Only one test set: the spread over its {t.seeds} seed(s) is training noise on the same "
-                            "actors, not evidence about unseen speakers, so nothing is called significant on seeds."))
+        parts.append(
+            m.text(
+                f"Only one test set: the spread over its {t.seeds} seed(s) is training noise on the same "
+                "actors, not evidence about unseen speakers, so nothing is called significant on seeds."
+            )
+        )
     parts.append(
-        f"Cells: mean {pm} " + m.text(f"sample std over folds (seeds averaged within each fold) [95% t interval, "
-                                      f"clipped to the metric's range; none below {MIN_INTERVAL_UNITS} folds]; "
-                                      "n: completed (seed, fold) cells with a value.")
+        f"Cells: mean {pm} "
+        + m.text(
+            f"sample std over folds (seeds averaged within each fold) [95% t interval, "
+            f"clipped to the metric's range; none below {MIN_INTERVAL_UNITS} folds]; "
+            "n: completed (seed, fold) cells with a value."
+        )
     )
     if t.reference is None:
         parts.append("No variant is marked as the reference (full model), so no differences or tests are shown.")

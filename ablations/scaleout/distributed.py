@@ -115,9 +115,15 @@ def run_dask(
             check_resources(client, resources)  # type: ignore[arg-type]
         run = uuid.uuid4().hex[:12]  # unique task keys: many runners may share one scheduler
         futures = [
-            client.submit(_pinned, worker_fn, i, None if scheduler else gpus,
-                          key=f"avtca-worker-{i}-{run}", resources=dict(resources) if resources else None,
-                          pure=False)
+            client.submit(
+                _pinned,
+                worker_fn,
+                i,
+                None if scheduler else gpus,
+                key=f"avtca-worker-{i}-{run}",
+                resources=dict(resources) if resources else None,
+                pure=False,
+            )
             for i in range(n_workers)
         ]
         results: dict[int, Any] = {}

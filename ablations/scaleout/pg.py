@@ -20,8 +20,6 @@ PG_USER = "postgres"  # the OS user PostgreSQL runs as when we are root (it refu
 DB_USER = "avtca"  # the database role workers and the MLflow server log in as
 
 
-
-
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port that is free on `host` right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -99,8 +97,16 @@ class PgCluster:
             os.chown(self.data_dir, uid.pw_uid, uid.pw_gid)
         os.chmod(self.data_dir, 0o700)
         self._run(
-            str(self.bindir / "initdb"), "-D", str(self.data_dir), "-U", PG_USER,
-            "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", *([] if self.durable else ["--no-sync"]),
+            str(self.bindir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            PG_USER,
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "-E",
+            "UTF8",
+            *([] if self.durable else ["--no-sync"]),
         )
         if self.host not in ("127.0.0.1", "localhost"):
             # initdb only admits loopback TCP clients; other machines must come in with the password
@@ -150,8 +156,20 @@ class PgCluster:
     def psql(self, sql: str, db: str = "postgres") -> str:
         """Run one SQL statement as the superuser over the unix socket; returns psql's output."""
         proc = self._run(
-            str(self.bindir / "psql"), "-h", str(self.data_dir), "-p", str(self.port), "-U", PG_USER,
-            "-d", db, "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
+            str(self.bindir / "psql"),
+            "-h",
+            str(self.data_dir),
+            "-p",
+            str(self.port),
+            "-U",
+            PG_USER,
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            sql,
         )
         return proc.stdout.strip()
 

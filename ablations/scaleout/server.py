@@ -6,9 +6,9 @@ import argparse
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import socket
 import threading
 import time
 import urllib.request
@@ -53,11 +53,21 @@ class MlflowServer:
     def command(self) -> list[str]:
         """The `mlflow server` command line (the backend URI carries no password: PGPASSFILE does)."""
         cmd = [
-            sys.executable, "-m", "mlflow", "server",
-            "--backend-store-uri", self.backend_store_uri,
-            "--artifacts-destination", str(self.artifacts_dir),
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            self.backend_store_uri,
+            "--artifacts-destination",
+            str(self.artifacts_dir),
             "--serve-artifacts",
-            "--host", self.host, "--port", str(self.port), "--workers", str(self.workers),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
         ]
         if self.host not in ("127.0.0.1", "localhost"):
             cmd += ["--allowed-hosts", "*"]  # reachable from other machines by design; see docs/distributed.md
@@ -216,8 +226,12 @@ class StudyServers:
         self.pg.create_database(MLFLOW_DB)
         self.pg.create_database(OPTUNA_DB)
         self.mlflow = MlflowServer(
-            self.pg.url(MLFLOW_DB), self.data / "artifacts", host=self.host, port=self.port,
-            env={"PGPASSFILE": str(self.pg.passfile)}, log_path=self.data / "mlflow-server.log",
+            self.pg.url(MLFLOW_DB),
+            self.data / "artifacts",
+            host=self.host,
+            port=self.port,
+            env={"PGPASSFILE": str(self.pg.passfile)},
+            log_path=self.data / "mlflow-server.log",
         )
         try:
             self.mlflow.start()

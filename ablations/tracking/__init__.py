@@ -82,10 +82,12 @@ def provenance() -> dict[str, str]:
     tags = {}
     try:
         here = Path(__file__).resolve().parent  # the code's checkout, whatever the working directory
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True,
-                             cwd=here)
-        dirty = subprocess.run(["git", "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5,
-                               cwd=here)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True, cwd=here
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "-uno"], capture_output=True, text=True, timeout=5, cwd=here
+        )
         tags["git_commit"] = out.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
         tags["mlflow.source.git.commit"] = out.stdout.strip()  # the UI's Version column
     except (OSError, subprocess.SubprocessError):
@@ -144,7 +146,9 @@ class Tracker:
     def parent_run(self, tags: Mapping[str, str], params: Mapping[str, Any] = {}) -> str:
         """The study's parent run: reused (and set RUNNING) on resume, else created."""
         found = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`avtca.role` = '{PARENT_ROLE}'", max_results=1,
+            [self.experiment_id],
+            filter_string=f"tags.`avtca.role` = '{PARENT_ROLE}'",
+            max_results=1,
             order_by=["attributes.start_time ASC"],
         )
         if found:
@@ -164,8 +168,14 @@ class Tracker:
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
-    def _log(self, run_id: str, metrics: Mapping[str, float] = {}, params: Mapping[str, Any] = {},
-             tags: Mapping[str, Any] = {}, step: int = 0) -> None:
+    def _log(
+        self,
+        run_id: str,
+        metrics: Mapping[str, float] = {},
+        params: Mapping[str, Any] = {},
+        tags: Mapping[str, Any] = {},
+        step: int = 0,
+    ) -> None:
         from mlflow.entities import Metric, Param, RunTag
 
         now = int(time.time() * 1000)
@@ -221,8 +231,9 @@ class Tracker:
             flt += f" and tags.cell_id = '{cell_id}'"
         return list(self.client.search_runs([self.experiment_id], filter_string=flt, max_results=10000))
 
-    def kill_running(self, cell_id: str | None = None, keep: Iterable[str] = (),
-                     finished: Iterable[str] = ()) -> list[str]:
+    def kill_running(
+        self, cell_id: str | None = None, keep: Iterable[str] = (), finished: Iterable[str] = ()
+    ) -> list[str]:
         """End RUNNING child runs (of one cell) except those of cells in `keep`: FINISHED for the run ids in
         `finished` (their trial completed, only the run's end was lost), KILLED otherwise; returns run ids."""
         keep, finished = set(keep), set(finished)

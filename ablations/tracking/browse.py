@@ -35,8 +35,18 @@ DEFAULT_UI = "http://127.0.0.1:5000"  # where `mlflow ui` listens by default
 def ui_command(uri: str, port: int | None = None, masked: bool = True) -> str:
     """`<this interpreter> -m mlflow ui ...`: works without an activated virtual environment (credentials masked
     unless `masked` is false)."""
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", mask(uri) if masked else uri,
-           "--host", "127.0.0.1", "--workers", "1"]  # one worker starts faster; one person browses
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        mask(uri) if masked else uri,
+        "--host",
+        "127.0.0.1",
+        "--workers",
+        "1",
+    ]  # one worker starts faster; one person browses
     if port is not None:
         cmd += ["--port", str(port)]
     return " ".join(shlex.quote(c) for c in cmd)

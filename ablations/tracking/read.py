@@ -9,9 +9,8 @@ from typing import Any
 
 from tqdm import tqdm
 
-from avtca.config.base import suggest
-
 from ablations.tracking import BEST_PREFIX, _client
+from avtca.config.base import suggest
 
 HISTORY_PREFIXES = ("train/", "val/")
 CELL_ROLES = ("trial", "fold")  # tag avtca.role of runs that hold one (variant, seed, fold) cell
@@ -66,9 +65,9 @@ def _histories(client: Any, run: Any) -> tuple[dict[str, float], list[dict[str, 
     metrics').
     """
     metrics = run.data.metrics
-    best = {k[len(BEST_PREFIX):]: float(v) for k, v in metrics.items() if k.startswith(BEST_PREFIX)}
+    best = {k[len(BEST_PREFIX) :]: float(v) for k, v in metrics.items() if k.startswith(BEST_PREFIX)}
     final_ts = None
-    for key in (sorted(metrics) if not best else []):
+    for key in sorted(metrics) if not best else []:
         if key.startswith(("test/", "test_robust/")) or key == "best_epoch":
             final_ts = max(m.timestamp for m in client.get_metric_history(run.info.run_id, key))
             break

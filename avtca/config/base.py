@@ -308,8 +308,9 @@ def load_yaml(path: str | Path) -> dict:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        raise ConfigError([f"not UTF-8 text: byte 0x{raw[err.start]:02x} on line {line} (save the file as UTF-8)"],
-                          str(path)) from None
+        raise ConfigError(
+            [f"not UTF-8 text: byte 0x{raw[err.start]:02x} on line {line} (save the file as UTF-8)"], str(path)
+        ) from None
     try:
         data = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as err:

@@ -10,6 +10,18 @@ from avtca.data.info import DatasetInfo, dataset_info, n_folds
 from avtca.data.registry import DATASETS, DatasetAdapter, Inputs
 
 __all__ = [
-    "DATASETS", "ClipDataset", "DataConfig", "DatasetAdapter", "DatasetInfo", "Inputs", "Splits", "build_splits",
-    "cremad", "dataset_info", "mosei", "n_folds", "ravdess", "to_device",
+    "DATASETS",
+    "ClipDataset",
+    "DataConfig",
+    "DatasetAdapter",
+    "DatasetInfo",
+    "Inputs",
+    "Splits",
+    "build_splits",
+    "cremad",
+    "dataset_info",
+    "mosei",
+    "n_folds",
+    "ravdess",
+    "to_device",
 ]

@@ -100,8 +100,7 @@ def write_cache(cfg: DataConfig, arrays: dict[str, np.ndarray], manifest: dict[s
             np.save(tmp / f"{name}.npy", arr)
             shapes[name] = list(arr.shape)
             sums[name] = file_sha256(tmp / f"{name}.npy")
-        manifest = {**manifest, "key": cache_key(cfg), "key_fields": key_fields(cfg), "shapes": shapes,
-                    "sha256": sums}
+        manifest = {**manifest, "key": cache_key(cfg), "key_fields": key_fields(cfg), "shapes": shapes, "sha256": sums}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
         if final.exists():  # an invalid leftover (load_cache refused it); replace it
             shutil.rmtree(final)

@@ -26,6 +26,16 @@ REGISTRIES = {
 }
 
 __all__ = [
-    "AVTCA", "DESCRIPTIONS", "PRESETS", "REGISTRIES", "LoadReport", "WeightsError",
-    "count_parameters", "create_model", "load_model", "load_weights", "model_config", "save_checkpoint",
+    "AVTCA",
+    "DESCRIPTIONS",
+    "PRESETS",
+    "REGISTRIES",
+    "LoadReport",
+    "WeightsError",
+    "count_parameters",
+    "create_model",
+    "load_model",
+    "load_weights",
+    "model_config",
+    "save_checkpoint",
 ]

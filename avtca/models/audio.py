@@ -61,8 +61,6 @@ class AudioFeatures(Strict):
         return self.in_dim
 
 
-
-
 class ConvAudioEncoder(nn.Module):
     """(B, C, L) -> Conv1d stages C->64->128 | 128->256->128.
 

@@ -34,13 +34,21 @@ class ShuffleUnit(nn.Module):
         self.stride = stride
         if stride > 1:
             self.branch1 = nn.Sequential(
-                depthwise(c_in, c_in, stride), nn.BatchNorm2d(c_in),
-                nn.Conv2d(c_in, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
+                depthwise(c_in, c_in, stride),
+                nn.BatchNorm2d(c_in),
+                nn.Conv2d(c_in, half, 1, bias=False),
+                nn.BatchNorm2d(half),
+                nn.ReLU(inplace=True),
             )
         self.branch2 = nn.Sequential(
-            nn.Conv2d(c_in if stride > 1 else half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
-            depthwise(half, half, stride), nn.BatchNorm2d(half),
-            nn.Conv2d(half, half, 1, bias=False), nn.BatchNorm2d(half), nn.ReLU(inplace=True),
+            nn.Conv2d(c_in if stride > 1 else half, half, 1, bias=False),
+            nn.BatchNorm2d(half),
+            nn.ReLU(inplace=True),
+            depthwise(half, half, stride),
+            nn.BatchNorm2d(half),
+            nn.Conv2d(half, half, 1, bias=False),
+            nn.BatchNorm2d(half),
+            nn.ReLU(inplace=True),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,6 @@ class MultiLabel(Strict):
         return self.n_labels
 
 
-
 class PooledLinear(nn.Module):
     """Sequences (B, C_i, L_i) -> mean over L_i -> concat (B, sum C_i) -> (B, n_outputs)."""
 

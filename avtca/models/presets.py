@@ -32,8 +32,10 @@ _AVTCA: dict[str, Any] = {
 _VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "avtca": ("the paper: it fusion + bidirectional cross attention + channel/spatial/local", {}),
     "avtca-code": ("the released code: it fusion + one shared self-attention", {"cross_attention.kind": "shared_self"}),
-    "avtca-no-ca": ("AVT-CA without the cross-attention stage (= intermediate-transformer fusion only)",
-                    {"cross_attention.kind": "off"}),
+    "avtca-no-ca": (
+        "AVT-CA without the cross-attention stage (= intermediate-transformer fusion only)",
+        {"cross_attention.kind": "off"},
+    ),
     "avtca-gated-ca": ("AVT-CA with agreement-gated cross attention", {"cross_attention.kind": "gated"}),
     "avtca-no-channel": ("no channel gate in the modulator", {"video.channel_attention.kind": "off"}),
     "avtca-no-spatial": ("no spatial gate in the modulator", {"video.spatial_attention.kind": "off"}),

@@ -79,7 +79,6 @@ class LocalFeaturesLFE(Strict):
     kind: Literal["lfe"] = "lfe"
 
 
-
 class Off(nn.Module):
     """A switched-off part: contributes nothing (returns None), has no parameters."""
 
@@ -167,8 +166,12 @@ class LocalFeatureExtractor(nn.Module):
 
         def branch() -> nn.Sequential:
             return nn.Sequential(
-                depthwise(in_channels, out_channels, 2), nn.BatchNorm2d(out_channels), nn.ReLU(),
-                depthwise(out_channels, out_channels, 1), nn.BatchNorm2d(out_channels), nn.ReLU(),
+                depthwise(in_channels, out_channels, 2),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(),
+                depthwise(out_channels, out_channels, 1),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(),
             )
 
         # branch order as released: top-left, bottom-left, top-right, bottom-right

@@ -40,7 +40,10 @@ _RELEASED_RULES: list[tuple[str, str]] = [
     (r"^classifier_1\.0\.", "head.linear."),
 ]
 _FUSION_NAMES = {
-    "av": "audio_from_video", "av1": "audio_from_video", "va": "video_from_audio", "va1": "video_from_audio"
+    "av": "audio_from_video",
+    "av1": "audio_from_video",
+    "va": "video_from_audio",
+    "va1": "video_from_audio",
 }
 
 # EfficientFace trunk (also the visual part of the released model): exact key prefixes, old -> ours
@@ -50,8 +53,11 @@ _TRUNK_PREFIXES: dict[str, str] = {
     "conv1.": "stem.",
     **{f"stage{s}.": f"stages.stage{s}." for s in (2, 3, 4)},
     # local branch i (1-based; top-left, bottom-left, top-right, bottom-right) -> branches.{i-1}
-    **{f"local.{layer}{i}_{j}.": f"local.stage2.branches.{i - 1}.{idx}."
-       for i in (1, 2, 3, 4) for layer, j, idx in (("conv", 1, 0), ("bn", 1, 1), ("conv", 2, 3), ("bn", 2, 4))},
+    **{
+        f"local.{layer}{i}_{j}.": f"local.stage2.branches.{i - 1}.{idx}."
+        for i in (1, 2, 3, 4)
+        for layer, j, idx in (("conv", 1, 0), ("bn", 1, 1), ("conv", 2, 3), ("bn", 2, 4))
+    },
     f"{_GATE_C}fc_0.": "modulators.stage2.channel.gate.0.",
     f"{_GATE_C}bn_1.": "modulators.stage2.channel.gate.1.",
     f"{_GATE_C}fc_final.": "modulators.stage2.channel.gate.3.",
@@ -95,7 +101,7 @@ def _strip_module(state: Mapping[str, Any]) -> dict[str, Any]:
 def _trunk_key(key: str) -> str:
     for old, new in _TRUNK_PREFIXES.items():
         if key.startswith(old):
-            return new + key[len(old):]
+            return new + key[len(old) :]
     return key
 
 
@@ -128,7 +134,7 @@ def convert_released(state: Mapping[str, Any], drop_final_attention: bool = Fals
             new = "video_encoder." + _trunk_key(new.removeprefix("video_encoder."))
         m = re.match(r"^fusion\.(av1?|va1?)\.", new)
         if m:
-            new = f"fusion.{_FUSION_NAMES[m.group(1)]}." + new[m.end():]
+            new = f"fusion.{_FUSION_NAMES[m.group(1)]}." + new[m.end() :]
         out[new] = value
     return out, ignored
 
@@ -169,7 +175,8 @@ def _load(module: nn.Module, state: dict[str, Any], report: LoadReport, allowed_
     if report.missing or report.unexpected or shapes:
         lines = [f"weights ({report.source_format} format) do not fit the model:"]
         groups = (
-            ("missing in the file", report.missing), ("unexpected in the file", report.unexpected),
+            ("missing in the file", report.missing),
+            ("unexpected in the file", report.unexpected),
             ("shape mismatch", shapes),
         )
         for title, keys in groups:

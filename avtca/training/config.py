@@ -68,9 +68,7 @@ class SchedulePlateau(Strict):
     min_lr: NonNegativeFloat = 0.0
 
 
-ScheduleCfg = Annotated[
-    ScheduleNone | ScheduleCosine | ScheduleStep | SchedulePlateau, Field(discriminator="kind")
-]
+ScheduleCfg = Annotated[ScheduleNone | ScheduleCosine | ScheduleStep | SchedulePlateau, Field(discriminator="kind")]
 
 # ---- early stopping and gradient clipping: "off" is a kind
 

@@ -140,8 +140,15 @@ def evaluate(
 ) -> Evaluation:
     """Task metrics of `model` on `loader`, keys prefixed (e.g. `val/accuracy`); includes `loss` if loss_fn."""
     y_true, outputs, loss = predict(
-        model, loader, task, device=device, precision=precision, unpack=unpack,
-        loss_fn=loss_fn, condition=condition, seed=seed,
+        model,
+        loader,
+        task,
+        device=device,
+        precision=precision,
+        unpack=unpack,
+        loss_fn=loss_fn,
+        condition=condition,
+        seed=seed,
     )
     metrics = compute_metrics(task, y_true, outputs)
     if loss is not None:
@@ -149,8 +156,9 @@ def evaluate(
     return Evaluation({prefix + k: v for k, v in metrics.items()}, y_true, outputs)
 
 
-def evaluate_robustness(model: nn.Module, loader: Iterable, task: str, conditions: Sequence[Condition],
-                        **kwargs) -> dict[str, float]:
+def evaluate_robustness(
+    model: nn.Module, loader: Iterable, task: str, conditions: Sequence[Condition], **kwargs
+) -> dict[str, float]:
     """Metrics under each condition, keyed `<split>_robust/<condition>/<metric>` (see robustness_evaluations)."""
     out: dict[str, float] = {}
     for evaluation in robustness_evaluations(model, loader, task, conditions, **kwargs).values():

@@ -197,12 +197,27 @@ def fit(
             start = time.perf_counter()
             lr = schedule.start_epoch(index)
             train_loss = train_one_epoch(
-                net, loaders["train"], optimizer, loss_fn, task, cfg,
-                epoch=epoch, device=device, precision=precision, scaler=scaler, unpack=unpack,
+                net,
+                loaders["train"],
+                optimizer,
+                loss_fn,
+                task,
+                cfg,
+                epoch=epoch,
+                device=device,
+                precision=precision,
+                scaler=scaler,
+                unpack=unpack,
             )
             val = evaluate(
-                net, loaders["val"], task, prefix="val/", device=device,
-                precision=precision, unpack=unpack, loss_fn=loss_fn,
+                net,
+                loaders["val"],
+                task,
+                prefix="val/",
+                device=device,
+                precision=precision,
+                unpack=unpack,
+                loss_fn=loss_fn,
             )
             metrics = {"train/loss": train_loss, "train/lr": lr, **val.metrics}
             metrics["train/seconds"] = time.perf_counter() - start
@@ -224,7 +239,14 @@ def fit(
         bar.close()
     keeper.restore(model)
     return FitResult(
-        history=history, best_epoch=keeper.best_epoch, best_value=keeper.best_value, monitor=monitor,
-        state_dict=keeper.state_dict, stopped_early=stopped and len(history) < cfg.epochs,
-        device=device, precision=precision, net=net, loss_fn=loss_fn,
+        history=history,
+        best_epoch=keeper.best_epoch,
+        best_value=keeper.best_value,
+        monitor=monitor,
+        state_dict=keeper.state_dict,
+        stopped_early=stopped and len(history) < cfg.epochs,
+        device=device,
+        precision=precision,
+        net=net,
+        loss_fn=loss_fn,
     )

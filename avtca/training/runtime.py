@@ -96,8 +96,12 @@ def resolve_precision(amp: str, device: torch.device) -> Precision:
             raise RuntimeError(f"train.amp: 'fp16' needs a CUDA device (got {device}); use bf16 or off")
         return Precision(torch.float16, True)  # fp16 gradients underflow without loss scaling
     if device.type == "cpu" and not cpu_has_native_bf16():
-        warnings.warn("train.amp: 'bf16' on a CPU without bf16 instructions (AVX512-BF16/AMX) is emulated and "
-                      "much slower than float32; use amp: off (or auto) here", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            "train.amp: 'bf16' on a CPU without bf16 instructions (AVX512-BF16/AMX) is emulated and "
+            "much slower than float32; use amp: off (or auto) here",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return Precision(torch.bfloat16, False)
 
 

@@ -24,6 +24,7 @@ from avtca.training.runtime import data_generator, resolve_device, seed_everythi
 if TYPE_CHECKING:
     from avtca.experiment import ExperimentConfig
 
+
 @dataclass
 class TrainResult:
     """Outcome of one run (contract in docs/ARCHITECTURE.md); metrics are final val/test/test_robust values."""
@@ -60,9 +61,12 @@ def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, devi
     eval_bs = eval_cfg.batch_size or train_cfg.batch_size
     return {
         "train": DataLoader(
-            splits.train, batch_size=train_cfg.batch_size, shuffle=True,
+            splits.train,
+            batch_size=train_cfg.batch_size,
+            shuffle=True,
             generator=data_generator(train_cfg.seed),
-            drop_last=train_cfg.drop_last and len(splits.train) > train_cfg.batch_size, **common,
+            drop_last=train_cfg.drop_last and len(splits.train) > train_cfg.batch_size,
+            **common,
         ),
         "val": DataLoader(splits.val, batch_size=eval_bs, shuffle=False, **common),
         "test": DataLoader(splits.test, batch_size=eval_bs, shuffle=False, **common),
@@ -78,9 +82,7 @@ def _check_head(cfg: ExperimentConfig, task: str) -> None:
         )
 
 
-def train(
-    cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Any = None
-) -> TrainResult:
+def train(cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Any = None) -> TrainResult:
     """Train cfg.model on fold `fold` of cfg.data, evaluate the best epoch on val/test and under robustness conditions.
 
     `report(epoch, metrics)` is called after each epoch and may raise avtca.training.Pruned;
@@ -127,12 +129,24 @@ def train(
         cm = confusion(test.targets, test.outputs, n_classes)
         per_class = per_class_report(test.targets, test.outputs, names)
     return TrainResult(
-        metrics=metrics, history=fitted.history, confusion=cm, class_names=class_names, per_class=per_class,
-        best_epoch=fitted.best_epoch, state_dict=fitted.state_dict, n_params=n_params,
-        seconds=time.perf_counter() - start, monitor=fitted.monitor, stopped_early=fitted.stopped_early,
-        task=info.task, fold=fold, device=str(device), precision=fitted.precision.name,
+        metrics=metrics,
+        history=fitted.history,
+        confusion=cm,
+        class_names=class_names,
+        per_class=per_class,
+        best_epoch=fitted.best_epoch,
+        state_dict=fitted.state_dict,
+        n_params=n_params,
+        seconds=time.perf_counter() - start,
+        monitor=fitted.monitor,
+        stopped_early=fitted.stopped_early,
+        task=info.task,
+        fold=fold,
+        device=str(device),
+        precision=fitted.precision.name,
         protocol_label=getattr(info, "protocol_label", ""),
-        subject_independent=getattr(info, "subject_independent", None), predictions=predictions,
+        subject_independent=getattr(info, "subject_independent", None),
+        predictions=predictions,
     )
 
 
@@ -149,6 +163,11 @@ def save_best(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> P
     """Write a run's best weights as a model checkpoint (`avtca.create_model(weights=path)` loads it)."""
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
     return write_checkpoint(
-        path, cfg.model, result.state_dict, epoch=result.best_epoch, monitor=result.monitor,
-        best_value=best.get(result.monitor), experiment=cfg.model_dump(mode="json"),
+        path,
+        cfg.model,
+        result.state_dict,
+        epoch=result.best_epoch,
+        monitor=result.monitor,
+        best_value=best.get(result.monitor),
+        experiment=cfg.model_dump(mode="json"),
     )

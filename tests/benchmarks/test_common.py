@@ -74,7 +74,7 @@ def test_run_all_adds_the_full_run_arguments_but_not_to_smoke_runs(tmp_path, mon
     assert full[0][-2:] == ["--accuracy-epochs", "10"] and full[1][-2:] == ["--sampler-seeds", "0,1,2"]
     assert full[2][-1].endswith("parallel_trials.md")  # no extra arguments
     assert all("--accuracy-epochs" not in c and "--sampler-seeds" not in c for c in smoke)
-    assert all(c[-len(run_all.SMOKE_COMMON):] == run_all.SMOKE_COMMON for c in smoke)
+    assert all(c[-len(run_all.SMOKE_COMMON) :] == run_all.SMOKE_COMMON for c in smoke)
 
 
 @pytest.mark.slow
@@ -84,8 +84,19 @@ def test_run_all_smoke_writes_the_cpu_block(tmp_path):
     results = tmp_path / "RESULTS.md"
     original = (Path(__file__).parents[2] / "benchmarks" / "RESULTS.md").read_text()
     results.write_text(original)
-    code = run_all.main(["--smoke", "--only", "train_step", "--device", "cpu", "--results", str(results),
-                         "--out-dir", str(tmp_path / "out")])
+    code = run_all.main(
+        [
+            "--smoke",
+            "--only",
+            "train_step",
+            "--device",
+            "cpu",
+            "--results",
+            str(results),
+            "--out-dir",
+            str(tmp_path / "out"),
+        ]
+    )
     assert code == 0
     table = (tmp_path / "out" / "cpu" / "train_step.md").read_text()
     text = results.read_text()
@@ -98,7 +109,7 @@ def test_run_all_smoke_writes_the_cpu_block(tmp_path):
         for device in ("cpu", "cuda"):
             if (device, name) != ("cpu", "train_step"):
                 a, b = marker(device, name)
-                block = original[original.index(a):original.index(b)]
+                block = original[original.index(a) : original.index(b)]
                 assert block in text, (device, name)
 
 
@@ -106,10 +117,14 @@ def test_pruning_rows_compare_each_seed_with_its_unpruned_study():
     from benchmarks.pruning import table_rows
 
     results = {
-        "no pruner": [{"epochs": 50, "pruned": 0, "best": 0.50, "seconds": 10.0},
-                      {"epochs": 50, "pruned": 0, "best": 0.40, "seconds": 10.0}],
-        "median pruner": [{"epochs": 20, "pruned": 6, "best": 0.50, "seconds": 4.0},
-                          {"epochs": 30, "pruned": 4, "best": 0.30, "seconds": 6.0}],
+        "no pruner": [
+            {"epochs": 50, "pruned": 0, "best": 0.50, "seconds": 10.0},
+            {"epochs": 50, "pruned": 0, "best": 0.40, "seconds": 10.0},
+        ],
+        "median pruner": [
+            {"epochs": 20, "pruned": 6, "best": 0.50, "seconds": 4.0},
+            {"epochs": 30, "pruned": 4, "best": 0.30, "seconds": 6.0},
+        ],
     }
     rows = table_rows(results, [0, 1], 10)
     by = {(r[0], r[1]): r for r in rows}

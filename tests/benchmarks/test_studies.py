@@ -12,8 +12,9 @@ COMMON = ["--device", "cpu", "--actors", "3", "--repeats", "1", "--warmup", "0",
 def test_tracking_overhead_tiny(tmp_path, study_workdir):
     before = dict(vars(Tracker))
     out = tmp_path / "track.md"
-    code = tracking_overhead.main(COMMON + ["--variants", "1", "--epochs", "1", "--workdir", str(study_workdir),
-                                            "--out", str(out)])
+    code = tracking_overhead.main(
+        COMMON + ["--variants", "1", "--epochs", "1", "--workdir", str(study_workdir), "--out", str(out)]
+    )
     assert code == 0
     text = out.read_text()
     assert "| without MLflow |" in text and "| with MLflow |" in text
@@ -29,8 +30,23 @@ def test_tracking_overhead_tiny(tmp_path, study_workdir):
 @pytest.mark.slow
 def test_pruning_tiny(tmp_path, study_workdir):
     out = tmp_path / "prune.md"
-    code = pruning.main(COMMON + ["--statements", "1", "--trials", "2", "--startup", "1", "--epochs", "2",
-                                  "--workdir", str(study_workdir), "--out", str(out)])
+    code = pruning.main(
+        COMMON
+        + [
+            "--statements",
+            "1",
+            "--trials",
+            "2",
+            "--startup",
+            "1",
+            "--epochs",
+            "2",
+            "--workdir",
+            str(study_workdir),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     rows = [line.split(" | ") for line in out.read_text().splitlines() if "pruner | 0 |" in line]
     assert [r[0] for r in rows] == ["| no pruner", "| hyperband pruner"]  # the default pruner
@@ -41,10 +57,15 @@ def test_pruning_tiny(tmp_path, study_workdir):
 @pytest.mark.slow
 def test_parallel_trials_tiny(tmp_path, study_workdir):
     out = tmp_path / "par.md"
-    code = parallel_trials.main(COMMON + ["--workers", "1,2", "--cells", "2", "--epochs", "1",
-                                          "--workdir", str(study_workdir), "--out", str(out)])
+    code = parallel_trials.main(
+        COMMON
+        + ["--workers", "1,2", "--cells", "2", "--epochs", "1", "--workdir", str(study_workdir), "--out", str(out)]
+    )
     assert code == 0
-    rows = {line.split(" | ")[0]: line.split(" | ") for line in out.read_text().splitlines()
-            if "worker" in line and line.startswith("| ")}
+    rows = {
+        line.split(" | ")[0]: line.split(" | ")
+        for line in out.read_text().splitlines()
+        if "worker" in line and line.startswith("| ")
+    }
     assert rows["| 1 worker"][1] == "2" and rows["| 2 workers"][1] == "2"  # both ran every cell
     assert rows["| 1 worker"][4] == "1.00x |"

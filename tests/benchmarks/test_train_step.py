@@ -2,8 +2,23 @@
 
 from benchmarks import train_step
 
-TINY = ["--device", "cpu", "--frames", "2", "--image-size", "32", "--steps", "1", "--repeats", "1",
-        "--warmup", "0", "--no-progress", "--threads", "1"]
+TINY = [
+    "--device",
+    "cpu",
+    "--frames",
+    "2",
+    "--image-size",
+    "32",
+    "--steps",
+    "1",
+    "--repeats",
+    "1",
+    "--warmup",
+    "0",
+    "--no-progress",
+    "--threads",
+    "1",
+]
 
 
 def test_train_step_tiny(tmp_path, capsys):

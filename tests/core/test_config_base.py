@@ -63,7 +63,9 @@ def test_literal_and_type_errors_name_the_key():
     with pytest.raises(ConfigError) as err:
         validate(Top, {"model": {"modalities": "audi"}, "lr": "fast"})
     lines = err.value.problems
-    assert any(line.startswith("model.modalities: 'audi' is not one of") and "did you mean 'audio'" in line for line in lines)
+    assert any(
+        line.startswith("model.modalities: 'audi' is not one of") and "did you mean 'audio'" in line for line in lines
+    )
     assert any(line.startswith("lr:") and "'fast'" in line for line in lines)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import yaml
@@ -11,11 +10,12 @@ from ablations.cells import enumerate_cells
 from ablations.report.metrics import dataset_label
 from ablations.study import load_study
 from avtca.config.base import ConfigError, validate
-from avtca.experiment import resolve_experiment
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
+from avtca.experiment import resolve_experiment
 from avtca.training import train
 from tests.recipes import recipe_module
+
 
 @pytest.fixture
 def tones(tmp_path, monkeypatch):

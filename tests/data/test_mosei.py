@@ -51,7 +51,9 @@ def test_mmsa_pickle_official_split_and_sentiment(mmsa_root, tmp_path):
     item = s.train[0]
     assert item["audio"].shape == (74, 50) and item["video"].shape == (35, 50)
     assert item["target"].dtype == np.float32 or str(item["target"].dtype) == "torch.float32"
-    audio, video, target = to_device(next(iter(__import__("torch").utils.data.DataLoader(s.train, batch_size=4))), "cpu")
+    audio, video, target = to_device(
+        next(iter(__import__("torch").utils.data.DataLoader(s.train, batch_size=4))), "cpu"
+    )
     assert bool(audio.isfinite().all()) and video.shape == (4, 35, 50) and target.shape == (4,)
     # speaker (source video) disjoint parts
     assert not set(s.train.item_actors) & set(s.test.item_actors)
@@ -63,7 +65,10 @@ def test_emotions_task_gives_six_intensities(mmsa_root, mult_root, tmp_path):
         file = "unaligned_50.pkl" if root == mmsa_root else "mosei_senti_data.pkl"
         cfg = DataConfig(name="mosei", root=str(root), cache=str(tmp_path), mosei={"file": file, "task": "emotions"})
         s = build_splits(cfg, progress=False)
-        assert s.train[0]["target"].shape == (6,) and s.info.model_inputs["head"] == {"kind": "multilabel", "n_labels": 6}
+        assert s.train[0]["target"].shape == (6,) and s.info.model_inputs["head"] == {
+            "kind": "multilabel",
+            "n_labels": 6,
+        }
 
 
 def test_mult_layout_ids_labels_and_ignored_text(mult_root):
@@ -78,7 +83,9 @@ def test_sentiment_only_file_refuses_the_emotions_task(tmp_path):
     rng = np.random.default_rng(1)
     data = {s: _mult_split(4, rng, emotions=False) for s in ("train", "valid", "test")}
     (tmp_path / "m.pkl").write_bytes(pickle.dumps(data))
-    cfg = DataConfig(name="mosei", root=str(tmp_path), cache=str(tmp_path / "c"), mosei={"file": "m.pkl", "task": "emotions"})
+    cfg = DataConfig(
+        name="mosei", root=str(tmp_path), cache=str(tmp_path / "c"), mosei={"file": "m.pkl", "task": "emotions"}
+    )
     with pytest.raises(ValueError, match="carries no emotion intensities"):
         build_splits(cfg, progress=False)
 

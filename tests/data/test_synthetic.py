@@ -81,8 +81,10 @@ def test_design_2_each_modality_carries_nothing_of_the_cue_it_lacks():
         fast = face_frames((1, valence, brow), actor, 1, 0.5, 10, 48, np.random.default_rng(6))
         assert np.array_equal(slow, fast)
     # while the cue each modality does carry still changes it
-    assert not np.array_equal(voice((0, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)),
-                              voice((1, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)))
+    assert not np.array_equal(
+        voice((0, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)),
+        voice((1, 0, 0), actor, 1, 1.0, 16000, np.random.default_rng(5)),
+    )
 
 
 def test_corruption_rates_follow_the_options(tmp_path):

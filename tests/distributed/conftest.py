@@ -167,8 +167,9 @@ def study_servers(scratch):
     data = scratch / "server"
     cmd = [sys.executable, "-m", "ablations.scaleout.server", "--data", str(data), "--port", str(free_port())]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     try:
         banner = _read_banner(proc, timeout_s=240)
     except Exception as err:  # noqa: BLE001 - whatever went wrong, the server process must not outlive the test
@@ -189,8 +190,12 @@ def study_servers(scratch):
 def second_mlflow(study_servers, scratch):
     """Another `mlflow server` process on the session's (already migrated) MLflow database: tests may kill it."""
     name = f"mlflow_extra_{next(_counter)}"
-    server = MlflowServer(study_servers.url("mlflow"), scratch / f"{name}-artifacts",
-                          env={"PGPASSFILE": study_servers.passfile}, log_path=scratch / f"{name}.log")
+    server = MlflowServer(
+        study_servers.url("mlflow"),
+        scratch / f"{name}-artifacts",
+        env={"PGPASSFILE": study_servers.passfile},
+        log_path=scratch / f"{name}.log",
+    )
     try:
         server.start(timeout_s=240)
     except PgError as err:

@@ -46,10 +46,18 @@ def write_study(directory: Path, name: str, epochs: int = 1, grace_s: float = 60
 
 def runner_env(cache: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Environment of a runner process: shared data cache, one CPU thread, fast-failing MLflow HTTP client."""
-    env = {**os.environ, "AVTCA_CACHE": str(cache), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", "TQDM_DISABLE": "1",
-           "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
-           "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    env = {
+        **os.environ,
+        "AVTCA_CACHE": str(cache),
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONPATH": str(REPO),
+        "PYTHONUNBUFFERED": "1",
+        "TQDM_DISABLE": "1",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+        "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    }
     env.update(extra or {})
     return env
 
@@ -58,11 +66,22 @@ def start_runner(
     study: Path, storage: str, tracking: str, env: dict[str, str], log: Path, *extra: str
 ) -> subprocess.Popen:
     """`python -m ablations.run STUDY --storage ... --tracking-uri ...` in its own process group, output to `log`."""
-    cmd = [sys.executable, "-m", "ablations.run", str(study), "--storage", storage, "--tracking-uri", tracking,
-           "--no-report", *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ablations.run",
+        str(study),
+        "--storage",
+        storage,
+        "--tracking-uri",
+        tracking,
+        "--no-report",
+        *extra,
+    ]
     with open(log, "ab") as out:
-        return subprocess.Popen(cmd, cwd=study.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            cmd, cwd=study.parent, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def wait_all(procs: list[subprocess.Popen], timeout_s: float) -> list[int]:

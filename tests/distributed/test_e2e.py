@@ -164,8 +164,11 @@ def test_tracking_server_going_away_keeps_results_and_flags_them(study_servers, 
 
     # the tracking store is back (the study server's MLflow shares its database): re-sync from Optuna
     def finished_runs() -> set:
-        return {(r.data.tags["cell_id"], r.data.tags["optuna.trial_number"])
-                for r in child_runs(servers.tracking, name) if r.info.status == "FINISHED"}
+        return {
+            (r.data.tags["cell_id"], r.data.tags["optuna.trial_number"])
+            for r in child_runs(servers.tracking, name)
+            if r.info.status == "FINISHED"
+        }
 
     missing = [t for t in flagged if (t.user_attrs["cell_id"], str(t.number)) not in finished_runs()]
     assert missing, text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 import yaml
@@ -15,6 +14,7 @@ from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.model import model_config
 from tests.model.helpers import TINY, audio_batch, video_batch
 from tests.recipes import recipe_module
+
 
 @pytest.fixture
 def mine(tmp_path, monkeypatch):
@@ -30,7 +30,9 @@ def test_recipe_registers_a_valid_kind(mine):
     assert isinstance(cfg.cross_attention, mine.CrossAttentionMine) and cfg.cross_attention.heads == 4
     # the config round-trips through plain data (cell ids, MLflow params, checkpoints)
     assert model_config(cfg.model_dump(mode="json")) == cfg
-    with pytest.raises(ConfigError, match=r"model.cross_attention.kind: 'mne' is not one of .*mine.* \(did you mean 'mine'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"model.cross_attention.kind: 'mne' is not one of .*mine.* \(did you mean 'mine'\?\)"
+    ):
         model_config("avtca", **{"cross_attention.kind": "mne"})
     with pytest.raises(ConfigError, match=r"model.cross_attention.dim: unknown key; allowed keys are heads, kind"):
         model_config("avtca", **{"cross_attention.kind": "mine", "cross_attention.dim": 64})
@@ -50,12 +52,16 @@ def test_recipe_model_builds_and_trains_one_step(mine):
 
 def test_recipe_kind_is_valid_in_a_study(mine, tmp_path):
     study_file = tmp_path / "study.yaml"
-    study_file.write_text(yaml.safe_dump({
-        "name": "mine",
-        "dataset": {"name": "ravdess", "root": "synthetic", "folds": [0]},
-        "variants": {"full": {}, "mine": {"model.cross_attention.kind": "mine"}},
-        "factors": {"model.cross_attention.heads": [4, 8]},
-    }))
+    study_file.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mine",
+                "dataset": {"name": "ravdess", "root": "synthetic", "folds": [0]},
+                "variants": {"full": {}, "mine": {"model.cross_attention.kind": "mine"}},
+                "factors": {"model.cross_attention.heads": [4, 8]},
+            }
+        )
+    )
     study = load_study(study_file)
     cells = enumerate_cells(study, str(study_file))  # resolves and validates every cell's config
     configs = {c.variant: resolve(study, c.overrides).model.cross_attention for c in cells}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from avtca.config.base import ConfigError, validate
@@ -17,7 +16,9 @@ def _problems(**overrides) -> list[str]:
 
 
 def test_typo_in_kind():
-    assert _problems(**{"fusion.kind": "itt"}) == ["model.fusion.kind: 'itt' is not one of ia, it, lt, none (did you mean 'it'?)"]
+    assert _problems(**{"fusion.kind": "itt"}) == [
+        "model.fusion.kind: 'itt' is not one of ia, it, lt, none (did you mean 'it'?)"
+    ]
 
 
 def test_kind_named_in_words_suggests_by_description():
@@ -37,7 +38,10 @@ def test_typo_in_nested_kind():
 
 def test_extra_key():
     (line,) = _problems(**{"cross_attention.head": 4})
-    assert line == "model.cross_attention.head: unknown key; allowed keys are dim, dropout, ff_mult, heads, kind (did you mean 'heads'?)"
+    assert (
+        line
+        == "model.cross_attention.head: unknown key; allowed keys are dim, dropout, ff_mult, heads, kind (did you mean 'heads'?)"
+    )
 
 
 def test_unknown_top_level_key():
@@ -52,7 +56,9 @@ def test_wrong_type():
 
 def test_modalities_literal():
     (line,) = _problems(modalities="audio-video")
-    assert line == "model.modalities: 'audio-video' is not one of audio_video, audio, video (did you mean 'audio_video'?)"
+    assert (
+        line == "model.modalities: 'audio-video' is not one of audio_video, audio, video (did you mean 'audio_video'?)"
+    )
 
 
 def test_unknown_preset():

@@ -19,7 +19,11 @@ IA_PROJECTIONS = (128 * 128 + 128) + (64 * 64 + 64)
 
 @pytest.mark.parametrize(
     "fusion, released, unused",
-    [("it", 2_004_462, UNIMODAL_HEADS), ("ia", 1_920_814, UNIMODAL_HEADS + IA_PROJECTIONS), ("lt", 2_111_598, UNIMODAL_HEADS)],
+    [
+        ("it", 2_004_462, UNIMODAL_HEADS),
+        ("ia", 1_920_814, UNIMODAL_HEADS + IA_PROJECTIONS),
+        ("lt", 2_111_598, UNIMODAL_HEADS),
+    ],
 )
 def test_avtca_code_parameter_counts(fusion, released, unused):
     model = create_model("avtca-code", **{"fusion.kind": fusion})
@@ -45,7 +49,9 @@ def test_presets_differ_where_their_names_say():
     assert base["fusion.kind"] == "it" and base["cross_attention.kind"] == "bidirectional"
     code = flat["avtca-code"]
     assert {k for k in base.keys() | code.keys() if code.get(k) != base.get(k)} == {
-        "cross_attention.kind", "cross_attention.ff_mult", "cross_attention.dropout"  # options shared_self lacks
+        "cross_attention.kind",
+        "cross_attention.ff_mult",
+        "cross_attention.dropout",  # options shared_self lacks
     }
     assert flat["avtca-no-channel"]["video.channel_attention.kind"] == "off"
     assert flat["avtca-no-spatial"]["video.spatial_attention.kind"] == "off"
@@ -90,7 +96,7 @@ def test_no_two_presets_are_the_same_model_unless_aliases():
 
     canonical = [name for name in PRESETS if name not in ALIASES]
     dumps = {name: model_config(name).model_dump_json() for name in canonical}
-    same = [(a, b) for i, a in enumerate(canonical) for b in canonical[i + 1:] if dumps[a] == dumps[b]]
+    same = [(a, b) for i, a in enumerate(canonical) for b in canonical[i + 1 :] if dumps[a] == dumps[b]]
     assert same == [], f"identical presets {same}: make one an alias (avtca.models.presets.ALIASES)"
     for alias, name in ALIASES.items():
         assert model_config(alias) == model_config(name) and DESCRIPTIONS[alias].startswith(f"alias of {name}")

@@ -11,7 +11,7 @@ from avtca.models import create_model
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION
-from tests.model.helpers import B, TINY, audio_batch, video_batch
+from tests.model.helpers import TINY, B, audio_batch, video_batch
 
 VIDEO_PARTS = list(itertools.product(CHANNEL_ATTENTION.names(), SPATIAL_ATTENTION.names(), LOCAL_FEATURES.names()))
 
@@ -113,7 +113,11 @@ def test_heads_set_the_output_width(overrides, shape):
 def test_mosei_feature_inputs():
     model = create_model(
         "avtca",
-        **{"video": {"kind": "features", "in_dim": 35}, "audio": {"kind": "features", "in_dim": 74}, "head.kind": "regression"},
+        **{
+            "video": {"kind": "features", "in_dim": 35},
+            "audio": {"kind": "features", "in_dim": 74},
+            "head.kind": "regression",
+        },
     )
     audio, video = torch.randn(B, 74, 20, requires_grad=True), torch.randn(B, 35, 20, requires_grad=True)
     out = model(audio, video)

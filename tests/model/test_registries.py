@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tests.model.helpers import B, L, SIZE, T, audio_batch, video_batch
 
 from avtca.config.base import ConfigError, field_type, union_members
 from avtca.models import REGISTRIES
@@ -26,6 +25,7 @@ from avtca.models.video_attention import (
     LocalFeaturesLFE,
     Modulator,
 )
+from tests.model.helpers import SIZE, B, L, T, audio_batch, video_batch
 
 
 def _cfg(registry, kind: str, **fields):
@@ -63,7 +63,9 @@ def test_every_kind_validates_in_model_config(slot):
 
 
 def test_unknown_kind_in_config_lists_registered_ones():
-    with pytest.raises(ConfigError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"
+    ):
         model_config("avtca", **{"fusion.kind": "itt"})
 
 
@@ -71,7 +73,9 @@ def test_unknown_kind_lists_registered_ones():
     class Fake:
         kind = "itt"
 
-    with pytest.raises(KeyError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"):
+    with pytest.raises(
+        KeyError, match=r"model.fusion.kind: 'itt' is not one of ia, it, lt, none \(did you mean 'it'\?\)"
+    ):
         FUSIONS.build(Fake(), audio_dim=128, video_dim=64, dim=128)
 
 

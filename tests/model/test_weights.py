@@ -38,7 +38,9 @@ def test_released_checkpoint_reproduces_released_logits(io):
     torch.testing.assert_close(out, io["logits"], rtol=1e-4, atol=1e-4)
     with torch.no_grad():
         frames = io["video"].float().div(255).flatten(0, 1)  # (B*T, 3, 224, 224), sample-major as released
-        torch.testing.assert_close(model.video_encoder.frame_features(frames), io["frame_features"], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(
+            model.video_encoder.frame_features(frames), io["frame_features"], rtol=1e-4, atol=1e-5
+        )
         torch.testing.assert_close(model.encode_audio(io["audio"].float()), io["audio_stage1"], rtol=1e-4, atol=1e-5)
 
 
@@ -91,7 +93,9 @@ def test_released_weights_do_not_fit_the_paper_model(released):
 
 
 def test_shape_mismatch_is_reported(released):
-    with pytest.raises(WeightsError, match=r"shape mismatch \(2\): head.linear.weight: file \(8, 256\) vs model \(6, 256\)"):
+    with pytest.raises(
+        WeightsError, match=r"shape mismatch \(2\): head.linear.weight: file \(8, 256\) vs model \(6, 256\)"
+    ):
         load_weights(create_model("avtca-code", **{"head.n_classes": 6}), released)
 
 

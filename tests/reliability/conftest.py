@@ -49,4 +49,3 @@ def finished(finished_study, workdir) -> Path:
         else:
             shutil.copy2(item, dest)
     return workdir
-

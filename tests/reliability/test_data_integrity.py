@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from avtca.data.cache import cache_dir, load_cache
-from avtca.data.prepare import ensure_prepared, main as prepare_main
+from avtca.data.prepare import ensure_prepared
+from avtca.data.prepare import main as prepare_main
 from avtca.data.synthetic import CHECKSUMS, ensure_synthetic, synthetic_dir
 from tests.data.conftest import ravdess_root, small_cfg  # noqa: F401 - the fixture clips
 
@@ -41,8 +42,20 @@ def test_damaged_cache_array_is_detected_and_prepared_again(ravdess_root, tmp_pa
 
 
 def test_rerun_of_prepare_repairs_a_damaged_cache(ravdess_root, tmp_path, capsys):
-    args = ["--dataset", "ravdess", "--root", str(ravdess_root), "--cache", str(tmp_path), "frames=4",
-            "image_size=16", "duration=1.0", "sample_rate=8000", "n_fft=256", "hop_length=128"]
+    args = [
+        "--dataset",
+        "ravdess",
+        "--root",
+        str(ravdess_root),
+        "--cache",
+        str(tmp_path),
+        "frames=4",
+        "image_size=16",
+        "duration=1.0",
+        "sample_rate=8000",
+        "n_fft=256",
+        "hop_length=128",
+    ]
     assert prepare_main(args) == 0
     cfg = small_cfg(root=str(ravdess_root), cache=str(tmp_path))
     overwrite_middle(cache_dir(cfg) / "audio.npy", 512)
@@ -54,8 +67,12 @@ def test_rerun_of_prepare_repairs_a_damaged_cache(ravdess_root, tmp_path, capsys
 def tiny_synthetic(tmp_path):
     from avtca.data import DataConfig
 
-    return DataConfig(name="ravdess", root="synthetic", cache=str(tmp_path),
-                      synthetic={"actors": 1, "statements": 1, "size": 32, "seconds": 0.5})
+    return DataConfig(
+        name="ravdess",
+        root="synthetic",
+        cache=str(tmp_path),
+        synthetic={"actors": 1, "statements": 1, "size": 32, "seconds": 0.5},
+    )
 
 
 @pytest.mark.slow

@@ -15,8 +15,15 @@ from ablations.claims import ClaimWriteError, FileClaimStore
 from .conftest import PYTHON, REPO, run_main, write_study
 
 
-@pytest.mark.parametrize("content", [b"\x00\xffgarbage", b'{"state": "COMPLETE", "worker": "w", "updated_at": 1, "x": 1}',
-                                     b"[1, 2]", b'{"state": "DONE", "worker": "w", "updated_at": 1}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"\x00\xffgarbage",
+        b'{"state": "COMPLETE", "worker": "w", "updated_at": 1, "x": 1}',
+        b"[1, 2]",
+        b'{"state": "DONE", "worker": "w", "updated_at": 1}',
+    ],
+)
 def test_damaged_claim_file_is_moved_aside_not_a_dead_end(tmp_path, capsys, content):
     store = FileClaimStore(tmp_path)
     (tmp_path / "abc.json").write_bytes(content)
@@ -115,8 +122,14 @@ def test_report_out_pointing_at_a_file(workdir, capsys):
 
 def _prepare(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    return subprocess.run([PYTHON, "-m", "avtca.data.prepare", "--dataset", "ravdess", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [PYTHON, "-m", "avtca.data.prepare", "--dataset", "ravdess", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_prepare_on_wrongly_named_files_explains_the_naming_rule(tmp_path):

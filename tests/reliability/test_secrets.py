@@ -7,18 +7,23 @@ import subprocess
 import pytest
 
 from ablations.masking import mask
-from ablations.masking import mask
 
 from .conftest import PYTHON, SECRET, subprocess_env, write_study
 
 # the URLs of the report, and the other places a secret can sit in a URL
 LEAKY = [
-    ("postgresql+psycopg://alice:RightPW_x1@db.lan:5432/ablations", "postgresql+psycopg://alice:***@db.lan:5432/ablations"),
+    (
+        "postgresql+psycopg://alice:RightPW_x1@db.lan:5432/ablations",
+        "postgresql+psycopg://alice:***@db.lan:5432/ablations",
+    ),
     ("postgresql://alice@db.lan/ablations?password=S3cretPW", "postgresql://alice@db.lan/ablations?password=***"),
     ("http://127.0.0.1:1/?token=T0kenValue", "http://127.0.0.1:1/?token=***"),
     ("http://user:pass@host:5000", "http://user:***@host:5000"),
     ("https://h/api?api_key=K3y&x=1&key=V4l&sig=S1g", "https://h/api?api_key=***&x=1&key=***&sig=***"),
-    ("https://h/?secret=Sh&access_token=At&X-Amz-Signature=Zz", "https://h/?secret=***&access_token=***&X-Amz-Signature=***"),
+    (
+        "https://h/?secret=Sh&access_token=At&X-Amz-Signature=Zz",
+        "https://h/?secret=***&access_token=***&X-Amz-Signature=***",
+    ),
     ("host=db password=Pw9 user=u", "host=db password=*** user=u"),
 ]
 
@@ -30,8 +35,13 @@ def test_one_mask_for_every_url_position(url, masked):
 
 
 def test_urls_without_secrets_are_unchanged():
-    for url in ("sqlite:////tmp/mlflow.db", "runs/optuna/tiny.journal", "http://h:5000/", "postgresql://u@h/db",
-                "the key to this table"):
+    for url in (
+        "sqlite:////tmp/mlflow.db",
+        "runs/optuna/tiny.journal",
+        "http://h:5000/",
+        "postgresql://u@h/db",
+        "the key to this table",
+    ):
         assert mask(url) == url
 
 
@@ -59,8 +69,13 @@ def test_dry_run_header_masks_query_passwords(workdir, capsys):
     from ablations.run import print_plan
     from ablations.study import load_study
 
-    study = load_study(write_study(workdir, storage=f"postgresql://alice@db/x?password={SECRET}",
-                                   tracking_uri=f"http://u:{SECRET}@h:5000/?token={SECRET}"))
+    study = load_study(
+        write_study(
+            workdir,
+            storage=f"postgresql://alice@db/x?password={SECRET}",
+            tracking_uri=f"http://u:{SECRET}@h:5000/?token={SECRET}",
+        )
+    )
     print_plan(study, [], {})
     out = capsys.readouterr().out
     assert SECRET not in out and "password=***" in out and "token=***" in out
@@ -68,19 +83,28 @@ def test_dry_run_header_masks_query_passwords(workdir, capsys):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("where", ["storage", "tracking_uri"])
-@pytest.mark.parametrize("url", [
-    f"postgresql+psycopg://alice:{SECRET}@127.0.0.1:1/db",
-    f"postgresql://alice@127.0.0.1:1/db?password={SECRET}",
-    f"http://alice:{SECRET}@127.0.0.1:1/?token={SECRET}",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql+psycopg://alice:{SECRET}@127.0.0.1:1/db",
+        f"postgresql://alice@127.0.0.1:1/db?password={SECRET}",
+        f"http://alice:{SECRET}@127.0.0.1:1/?token={SECRET}",
+    ],
+)
 def test_failed_runs_never_show_the_secret(workdir, data_cache, where, url):
     """Every output stream of a real `python -m ablations.run` and every file it leaves carry no secret."""
     if where == "storage" and url.startswith("http"):
         url = url.replace("http", "mysql", 1)  # a storage URL with the same credential positions
     path = write_study(workdir, **{where: url})
     for extra in (["--dry-run"], []):
-        proc = subprocess.run([PYTHON, "-m", "ablations.run", str(path), *extra], cwd=workdir, capture_output=True,
-                              text=True, env=subprocess_env(data_cache), timeout=120)
+        proc = subprocess.run(
+            [PYTHON, "-m", "ablations.run", str(path), *extra],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            env=subprocess_env(data_cache),
+            timeout=120,
+        )
         assert proc.returncode == 2, proc.stderr
         assert SECRET not in proc.stdout + proc.stderr, proc.stderr
         assert "***" in proc.stderr
@@ -103,12 +127,24 @@ def test_full_run_with_credentials_in_every_url_leaks_nothing(workdir, data_cach
     env = {k: v for k, v in subprocess_env(data_cache).items() if k not in ("PGPASSFILE", "PGPASSWORD")}
     outputs = []
     for argv in (["--dry-run"], [], ["--resync-tracking"]):
-        proc = subprocess.run([PYTHON, "-m", "ablations.run", str(path), *argv], cwd=workdir, capture_output=True,
-                              text=True, env=env, timeout=600)
+        proc = subprocess.run(
+            [PYTHON, "-m", "ablations.run", str(path), *argv],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
         outputs.append(proc.stdout + proc.stderr)
         assert proc.returncode == 0, proc.stderr[-3000:]
-    report = subprocess.run([PYTHON, "-m", "ablations.report", "tiny", "--tracking-uri", tracking, "--out",
-                             str(workdir / "again")], cwd=workdir, capture_output=True, text=True, env=env, timeout=300)
+    report = subprocess.run(
+        [PYTHON, "-m", "ablations.report", "tiny", "--tracking-uri", tracking, "--out", str(workdir / "again")],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     outputs.append(report.stdout + report.stderr)
     assert report.returncode == 0, report.stderr[-3000:]
     for text in outputs:
@@ -116,7 +152,9 @@ def test_full_run_with_credentials_in_every_url_leaks_nothing(workdir, data_cach
     files = [p for p in workdir.rglob("*") if p.is_file() and p != path]
     assert files and not [p for p in files if password.encode() in p.read_bytes()]
     # MLflow itself stores no credential: the runs' params and tags carry the masked URIs at most
-    engine = sa.create_engine(pg_cluster.url(tracking_db, with_password=True).replace("postgresql", "postgresql+psycopg"))
+    engine = sa.create_engine(
+        pg_cluster.url(tracking_db, with_password=True).replace("postgresql", "postgresql+psycopg")
+    )
     with engine.connect() as conn:
         for table in ("params", "tags"):
             values = [r[0] for r in conn.execute(sa.text(f"SELECT value FROM {table}"))]

@@ -28,8 +28,13 @@ def healthy(port: int) -> bool:
 
 def start(data, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([PYTHON, "-m", "ablations.scaleout.server", "--data", str(data), "--port", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "ablations.scaleout.server", "--data", str(data), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines = []
     for line in proc.stdout:
         lines.append(line)
@@ -64,8 +69,17 @@ def test_restart_after_sigkill_stops_the_orphans(pg_binaries, scratch):
     finally:
         if proc.poll() is None:
             proc.kill()
-        subprocess.run([PYTHON, "-c", "import sys; sys.path.insert(0, sys.argv[1]); from ablations.scaleout.server import "
-                        "StudyServers; StudyServers(sys.argv[2]).sweep_orphans()", str(REPO), str(data)], check=False)
+        subprocess.run(
+            [
+                PYTHON,
+                "-c",
+                "import sys; sys.path.insert(0, sys.argv[1]); from ablations.scaleout.server import "
+                "StudyServers; StudyServers(sys.argv[2]).sweep_orphans()",
+                str(REPO),
+                str(data),
+            ],
+            check=False,
+        )
 
 
 def test_failed_start_says_where_the_logs_are(pg_binaries, scratch):

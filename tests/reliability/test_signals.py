@@ -27,8 +27,15 @@ def claim_states(workdir) -> dict[str, dict]:
 
 
 def start(workdir, data_cache, path, **kw) -> subprocess.Popen:
-    return subprocess.Popen([PYTHON, "-m", "ablations.run", str(path)], cwd=workdir, env=subprocess_env(data_cache),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [PYTHON, "-m", "ablations.run", str(path)],
+        cwd=workdir,
+        env=subprocess_env(data_cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def wait_for_running_cell(proc, workdir, n: int = 1) -> None:

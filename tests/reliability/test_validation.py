@@ -92,8 +92,8 @@ def test_data_messages_name_the_study_key_and_file(workdir, capsys):
 
 
 def test_sql_dry_run_shows_complete_cells(workdir, capsys):
-    from ablations.claims.sql import SqlClaimStore
     from ablations.cells import enumerate_cells
+    from ablations.claims.sql import SqlClaimStore
     from ablations.study import load_study
 
     url = f"sqlite:///{workdir}/optuna.db"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 
 from ablations.report import render
 from ablations.report.outputs import REPORT_TABLES, ReportTable, register_table, unregister_table
 from tests.recipes import recipe_module
+
 
 @pytest.fixture
 def cells_table(tmp_path, monkeypatch):

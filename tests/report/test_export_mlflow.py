@@ -34,8 +34,19 @@ def _final(variant: str, seed: int, fold: int) -> dict[str, float]:
     }  # fmt: skip
 
 
-def _cell(client, exp: str, parent: str, variant: str, seed: int, fold, role: str, status: str, tmp: Path,
-          trial: int | None = None, val: float | None = None) -> str:
+def _cell(
+    client,
+    exp: str,
+    parent: str,
+    variant: str,
+    seed: int,
+    fold,
+    role: str,
+    status: str,
+    tmp: Path,
+    trial: int | None = None,
+    val: float | None = None,
+) -> str:
     from mlflow.entities import Metric, Param, RunTag
 
     tags = {"mlflow.parentRunId": parent, "avtca.role": role, "study": STUDY, "dataset": "ravdess",
@@ -69,8 +80,9 @@ def _cell(client, exp: str, parent: str, variant: str, seed: int, fold, role: st
     client.log_artifact(run, str(conf))
     # per-clip predictions as the tracker logs them (zero-padded ids must stay strings)
     pred = tmp / f"{run}" / "predictions.csv"
-    pred.write_text("condition,clip,actor,target,prediction\nclean,03-b,02,1,1\nclean,01-a,01,0,1\n"
-                    f"audio_off,01-a,01,0,{seed}\n")
+    pred.write_text(
+        f"condition,clip,actor,target,prediction\nclean,03-b,02,1,1\nclean,01-a,01,0,1\naudio_off,01-a,01,0,{seed}\n"
+    )
     client.log_artifact(run, str(pred))
     client.set_terminated(run, status)
     return run
@@ -116,8 +128,12 @@ def test_export_round_trips_the_store(store, tmp_path):
     assert set(trials["objective"]) == {"val/accuracy"} and set(trials["direction"]) == {"maximize"}
     for _, row in runs[runs.variant != "late_fusion"].iterrows():
         final = _final(row.variant, row.seed, row.fold)
-        for key in ("test/accuracy", "test/uar", "test_robust/audio_off/accuracy",
-                    "test_robust/audio_noise_0.5/accuracy"):
+        for key in (
+            "test/accuracy",
+            "test/uar",
+            "test_robust/audio_off/accuracy",
+            "test_robust/audio_noise_0.5/accuracy",
+        ):
             assert row[key] == pytest.approx(final[key])
         # the final val value (logged after the epochs, at step=best_epoch), not the last epoch's
         assert row["val/accuracy"] == pytest.approx(final["val/accuracy"])
@@ -137,7 +153,11 @@ def test_export_round_trips_the_store(store, tmp_path):
     assert len(confusion) == 7 * 4
     one = confusion[(confusion.variant == "full") & (confusion.seed == 1)]
     assert dict(zip(zip(one["true"], one["pred"], strict=True), one["count"], strict=True)) == {
-        ("neutral", "neutral"): 5, ("neutral", "happy"): 1, ("happy", "neutral"): 2, ("happy", "happy"): 4}
+        ("neutral", "neutral"): 5,
+        ("neutral", "happy"): 1,
+        ("happy", "neutral"): 2,
+        ("happy", "happy"): 4,
+    }
 
 
 def test_render_from_study_name(store, tmp_path):

@@ -25,9 +25,21 @@ def _runs(seeds, folds, shift, noise=0.02, seed=0, description=True) -> pd.DataF
         for s in seeds:
             for f in folds:
                 base = fold_level[f] + shift.get(v, 0.0) + rng.normal(0, noise)
-                row = {"study": "known", "dataset": "ravdess", "protocol": "actor6fold", "subject_independent": True,
-                       "variant": v, "reference": v == "full", "seed": s, "fold": f, "state": "FINISHED",
-                       "test/accuracy": base, "test/uar": base, "test/f1_macro": base, "test/f1_weighted": base}
+                row = {
+                    "study": "known",
+                    "dataset": "ravdess",
+                    "protocol": "actor6fold",
+                    "subject_independent": True,
+                    "variant": v,
+                    "reference": v == "full",
+                    "seed": s,
+                    "fold": f,
+                    "state": "FINISHED",
+                    "test/accuracy": base,
+                    "test/uar": base,
+                    "test/f1_macro": base,
+                    "test/f1_weighted": base,
+                }
                 if description:
                     row["description"] = f"{v}: what it removes"
                 rows.append(row)  # fmt: skip

@@ -79,8 +79,10 @@ def test_robustness_table_and_auc(export, tmp_path):
         (lambda df: df.drop(columns=["test/uar"]), "missing column 'test/uar'"),
         (lambda df: df.rename(columns={"test/f1_macro": "test/f1_macor"}), "unknown metric 'f1_macor'"),
         (lambda df: df.rename(columns={"test/uar": "tset/uar"}), "unknown metric split 'tset'"),
-        (lambda df: df.rename(columns={"test_robust/audio_off/accuracy": "test_robust/audio_of/accuracy"}),
-         "unknown robustness condition 'audio_of'"),
+        (
+            lambda df: df.rename(columns={"test_robust/audio_off/accuracy": "test_robust/audio_of/accuracy"}),
+            "unknown robustness condition 'audio_of'",
+        ),
         (lambda df: df.assign(**{"test/accuracy": df["test/accuracy"] * 100}), "not a fraction in [0, 1]"),
         (lambda df: pd.concat([df, df.iloc[:1]]), "more than one row for the cell"),
         (lambda df: df.assign(variant=[None] + list(df.variant[1:])), "column 'variant', line 2: empty"),

@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from avtca.config.base import ConfigError, validate
-
 from ablations.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
 from ablations.claims import FileClaimStore, claims_dir, open_claim_store, worker_name
 from ablations.study import StudyConfig
+from avtca.config.base import ConfigError, validate
 
 from .conftest import TINY
 
@@ -26,9 +25,17 @@ def tiny(**changes) -> StudyConfig:
 def test_cell_id_ignores_runtime_knobs_but_not_the_experiment():
     study = tiny()
     base = resolve(study, {})
-    same = resolve(study, {"train.device": "cuda:1", "train.threads": 2, "train.num_workers": 3,
-                           "data.cache": "/elsewhere", "train.save_checkpoint": True,
-                           "train.optimizer.fused": True})
+    same = resolve(
+        study,
+        {
+            "train.device": "cuda:1",
+            "train.threads": 2,
+            "train.num_workers": 3,
+            "data.cache": "/elsewhere",
+            "train.save_checkpoint": True,
+            "train.optimizer.fused": True,
+        },
+    )
     assert cell_id(base, 0, 0) == cell_id(same, 0, 0)
     assert len(cell_id(base, 0, 0)) == 16
     assert cell_id(base, 0, 0) != cell_id(base, 1, 0)
@@ -43,8 +50,13 @@ def test_runtime_keys_are_read_from_the_marked_fields():
     from avtca.config.base import Strict, runtime, runtime_paths
 
     assert RUNTIME_KEYS == {
-        "train.device", "train.num_workers", "train.threads", "train.save_checkpoint", "train.optimizer.fused",
-        "data.cache", "data.n_jobs",
+        "train.device",
+        "train.num_workers",
+        "train.threads",
+        "train.save_checkpoint",
+        "train.optimizer.fused",
+        "data.cache",
+        "data.n_jobs",
     }
 
     class Inner(Strict):
@@ -76,8 +88,12 @@ def test_quickstart_cell_ids_are_pinned():
 
 def test_variant_descriptions_are_shown_but_never_part_of_cell_ids():
     plain = tiny(variants={"full": {}, "audio_only": {"model.modalities": "audio"}})
-    described = tiny(variants={"full": {"description": "everything"},
-                               "audio_only": {"description": "no video encoder", "model.modalities": "audio"}})
+    described = tiny(
+        variants={
+            "full": {"description": "everything"},
+            "audio_only": {"description": "no video encoder", "model.modalities": "audio"},
+        }
+    )
     assert [c.cell_id for c in enumerate_cells(plain)] == [c.cell_id for c in enumerate_cells(described)]
     assert [c.description for c in enumerate_cells(described)] == ["everything", "no video encoder"]
     assert [c.description for c in enumerate_cells(plain)] == ["", ""]
@@ -91,8 +107,12 @@ def test_enumerate_crosses_variants_factors_and_seeds():
     cells = enumerate_cells(study)
     assert len(cells) == 2 * 2 * 2
     labels = {c.variant for c in cells}
-    assert labels == {"full,model.fusion.kind=it", "full,model.fusion.kind=lt",
-                      "audio_only,model.fusion.kind=it", "audio_only,model.fusion.kind=lt"}
+    assert labels == {
+        "full,model.fusion.kind=it",
+        "full,model.fusion.kind=lt",
+        "audio_only,model.fusion.kind=it",
+        "audio_only,model.fusion.kind=lt",
+    }
     cell = next(c for c in cells if c.variant == "audio_only,model.fusion.kind=lt" and c.seed == 1)
     cfg = resolve(study, cell.overrides)
     assert (cfg.model.modalities, cfg.model.fusion.kind, cfg.train.seed) == ("audio", "lt", 1)

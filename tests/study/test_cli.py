@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ablations.scaleout.pg import free_port
 from ablations.run import EXIT_INVALID, EXIT_OK, main
+from ablations.scaleout.pg import free_port
 
 from .conftest import TINY, write_study
 
@@ -21,9 +21,22 @@ def files_under(directory: Path) -> set[str]:
 def test_explain_lists_every_key_with_type_default_and_description(capsys):
     assert main(["--explain"]) == EXIT_OK
     out = capsys.readouterr().out
-    for key in ("name", "dataset.root", "dataset.folds", "variants", "factors", "tune.<path>.kind",
-                "budget.epochs", "budget.trials_per_cell", "sampler.kind", "pruner.kind", "storage",
-                "tracking_uri", "resources.n_jobs", "report.kind"):
+    for key in (
+        "name",
+        "dataset.root",
+        "dataset.folds",
+        "variants",
+        "factors",
+        "tune.<path>.kind",
+        "budget.epochs",
+        "budget.trials_per_cell",
+        "sampler.kind",
+        "pruner.kind",
+        "storage",
+        "tracking_uri",
+        "resources.n_jobs",
+        "report.kind",
+    ):
         assert any(line.startswith(key + " ") for line in out.splitlines()), key
     assert "wilcoxon" in out and "default synthetic" in out
 
@@ -47,22 +60,34 @@ def test_dry_run_lists_cells_and_writes_nothing(workdir, capsys):
 BAD = {
     "unknown top-level key": ({"seed": [0]}, "seed: unknown key", "did you mean 'seeds'"),
     "wrong type": ({"budget": {"epochs": "two"}}, "budget.epochs", "'two'"),
-    "unknown pruner": ({"pruner": {"kind": "medain"}}, "pruner.kind: 'medain' is not one of",
-                       "did you mean 'median'"),
+    "unknown pruner": ({"pruner": {"kind": "medain"}}, "pruner.kind: 'medain' is not one of", "did you mean 'median'"),
     "unknown component in a variant": (
         {"variants": {"full": {}, "x": {"model.fusion.kind": "itt"}}},
-        "variants.x: model.fusion.kind: 'itt' is not one of", "(did you mean 'it'?)"),
+        "variants.x: model.fusion.kind: 'itt' is not one of",
+        "(did you mean 'it'?)",
+    ),
     "unknown config key in a variant": (
-        {"variants": {"full": {}, "x": {"model.fusion.knd": "it"}}}, "variants.x", "model.fusion.knd"),
-    "reference not a variant": ({"reference": "ful"}, "reference: 'ful' is not one of the variants",
-                                "did you mean 'full'"),
+        {"variants": {"full": {}, "x": {"model.fusion.knd": "it"}}},
+        "variants.x",
+        "model.fusion.knd",
+    ),
+    "reference not a variant": (
+        {"reference": "ful"},
+        "reference: 'ful' is not one of the variants",
+        "did you mean 'full'",
+    ),
     "wilcoxon without spanning folds": ({"pruner": {"kind": "wilcoxon"}}, "pruner.kind", "folds_per_trial"),
-    "objective metric of another task": ({"objective": {"metric": "val/mae"}}, "objective.metric: 'val/mae' is not a "
-                                         "classification metric", "val/accuracy"),
-    "objective direction": ({"objective": {"metric": "val/loss", "direction": "maximize"}},
-                            "objective.direction", "should be 'minimize'"),
-    "missing data root": ({"dataset": {**TINY["dataset"], "root": "no/such/dir"}}, "dataset.root",
-                          "no/such/dir"),
+    "objective metric of another task": (
+        {"objective": {"metric": "val/mae"}},
+        "objective.metric: 'val/mae' is not a classification metric",
+        "val/accuracy",
+    ),
+    "objective direction": (
+        {"objective": {"metric": "val/loss", "direction": "maximize"}},
+        "objective.direction",
+        "should be 'minimize'",
+    ),
+    "missing data root": ({"dataset": {**TINY["dataset"], "root": "no/such/dir"}}, "dataset.root", "no/such/dir"),
 }
 
 

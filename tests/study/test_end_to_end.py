@@ -34,7 +34,9 @@ def test_tiny_study_logs_everything_and_resumes_without_duplicates(workdir, caps
     path = write_study(workdir, report={"kind": "render", "out": "reports"})
     assert main([str(path)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "full*" in out and "audio_only" in out and f"mlflow ui --backend-store-uri sqlite:///{workdir}/mlflow.db" in out
+    assert (
+        "full*" in out and "audio_only" in out and f"mlflow ui --backend-store-uri sqlite:///{workdir}/mlflow.db" in out
+    )
     assert f"{sys.executable} -m mlflow ui" in out  # runs without an activated virtual environment
     assert "report: reports/tiny" in out
 

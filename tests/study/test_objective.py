@@ -7,12 +7,11 @@ from types import SimpleNamespace
 import optuna
 import pytest
 
-from avtca.config.base import validate
-from avtca.training import Pruned
-
 from ablations.cells import enumerate_cells
 from ablations.objective import Objective, make_pruner, suggest, trial_metrics
 from ablations.study import StudyConfig
+from avtca.config.base import validate
+from avtca.training import Pruned
 
 from .conftest import TINY
 
@@ -43,15 +42,28 @@ def test_a_trial_proposing_another_variant_is_refused(workdir):
 
 def _fake_result(cfg, value=0.5):
     # what the objective reads from avtca.training.TrainResult
-    return SimpleNamespace(metrics={"val/accuracy": value, "test/accuracy": value}, best_epoch=1, n_params=1,
-                           seconds=0.0, confusion=None, class_names=None, per_class=None, state_dict=None,
-                           device="cpu", precision="off")
+    return SimpleNamespace(
+        metrics={"val/accuracy": value, "test/accuracy": value},
+        best_epoch=1,
+        n_params=1,
+        seconds=0.0,
+        confusion=None,
+        class_names=None,
+        per_class=None,
+        state_dict=None,
+        device="cpu",
+        precision="off",
+    )
 
 
 def test_tuned_parameters_reach_the_resolved_config():
-    study = tiny(tune={"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-1, "log": True},
-                       "train.batch_size": {"kind": "categorical", "choices": [4, 8]}},
-                 budget={"trials_per_cell": 3})
+    study = tiny(
+        tune={
+            "train.lr": {"kind": "float", "low": 1e-4, "high": 1e-1, "log": True},
+            "train.batch_size": {"kind": "categorical", "choices": [4, 8]},
+        },
+        budget={"trials_per_cell": 3},
+    )
     cell = enumerate_cells(study)[0]
     seen = []
 
@@ -67,8 +79,11 @@ def test_tuned_parameters_reach_the_resolved_config():
 
 def test_pruning_applies_to_tuning_trials_only():
     assert isinstance(make_pruner(tiny(pruner={"kind": "median"})), optuna.pruners.NopPruner)
-    tuned = tiny(pruner={"kind": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
-                 tune={"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-1}}, budget={"trials_per_cell": 3})
+    tuned = tiny(
+        pruner={"kind": "median", "n_startup_trials": 1, "n_warmup_steps": 0},
+        tune={"train.lr": {"kind": "float", "low": 1e-4, "high": 1e-1}},
+        budget={"trials_per_cell": 3},
+    )
     assert isinstance(make_pruner(tuned), optuna.pruners.MedianPruner)
     cell = enumerate_cells(tuned)[0]
     ostudy = optuna.create_study(direction="maximize", pruner=make_pruner(tuned))
@@ -78,6 +93,7 @@ def test_pruning_applies_to_tuning_trials_only():
             for epoch, v in enumerate(values, 1):
                 report(epoch, {"val/accuracy": v, "train/loss": 1.0})
             return _fake_result(cfg, values[-1])
+
         return train
 
     good = ostudy.ask({"variant": optuna.distributions.CategoricalDistribution(["full", "audio_only"])})

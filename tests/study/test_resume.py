@@ -37,8 +37,14 @@ def test_sigkill_mid_study_then_same_command_completes_without_loss_or_duplicate
     study = load_study(path)
     cells = {c.cell_id: c for c in enumerate_cells(study)}
     claim_dir = workdir / "runs" / "optuna" / "tiny.claims" / "tiny"
-    proc = subprocess.Popen([PYTHON, "-m", "ablations.run", str(path)], cwd=workdir, env=subprocess_env(data_cache),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "ablations.run", str(path)],
+        cwd=workdir,
+        env=subprocess_env(data_cache),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.time() + 180
         # kill once one cell is complete and another is running with its trial and MLflow run created
@@ -92,8 +98,14 @@ def _running_trial_has_run(study) -> bool:
 def test_ctrl_c_marks_the_current_trial_and_exits_130(workdir, data_cache):
     path = write_study(workdir)
     claim_dir = workdir / "runs" / "optuna" / "tiny.claims" / "tiny"
-    proc = subprocess.Popen([PYTHON, "-m", "ablations.run", str(path)], cwd=workdir, env=subprocess_env(data_cache),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [PYTHON, "-m", "ablations.run", str(path)],
+        cwd=workdir,
+        env=subprocess_env(data_cache),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.time() + 180
         while time.time() < deadline and "RUNNING" not in [c["state"] for c in claims(claim_dir).values()]:

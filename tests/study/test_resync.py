@@ -50,7 +50,9 @@ def test_resync_replays_the_curves_and_artifacts_of_a_trial_whose_logging_failed
         return [r for r in client.search_runs([exp.experiment_id]) if r.data.tags.get("avtca.role") == "trial"]
 
     (gappy,) = trial_runs()  # epoch 1 is missing from its curves: it must not pass for a complete run
-    assert gappy.info.status == "KILLED" and [m.step for m in client.get_metric_history(gappy.info.run_id, "train/loss")] == [2]
+    assert gappy.info.status == "KILLED" and [
+        m.step for m in client.get_metric_history(gappy.info.run_id, "train/loss")
+    ] == [2]
 
     monkeypatch.setattr(Tracker, "log_metrics", real_log)  # the server is back
     for _ in range(2):  # idempotent: the second pass finds nothing to do

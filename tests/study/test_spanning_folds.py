@@ -17,10 +17,14 @@ pytestmark = pytest.mark.slow
 
 def test_trial_spanning_two_folds_reports_per_fold_and_nests_fold_runs(workdir):
     path = write_study(
-        workdir, name="span", dataset={**TINY["dataset"], "folds": [0, 1]},
-        variants={"full": {}}, eval={"modality_off": [], "noise_levels": []},
+        workdir,
+        name="span",
+        dataset={**TINY["dataset"], "folds": [0, 1]},
+        variants={"full": {}},
+        eval={"modality_off": [], "noise_levels": []},
         tune={"train.lr": {"kind": "float", "low": 0.001, "high": 0.01, "log": True}},
-        budget={"folds_per_trial": "all"}, pruner={"kind": "wilcoxon", "n_startup_steps": 1},
+        budget={"folds_per_trial": "all"},
+        pruner={"kind": "wilcoxon", "n_startup_steps": 1},
     )
     assert main([str(path)]) == EXIT_OK
     study = load_study(path)

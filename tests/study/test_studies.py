@@ -50,8 +50,10 @@ def test_quickstart_has_the_nine_paper_ablations_on_all_six_folds_each_changing_
         model = flatten(resolve(study, cell.overrides).model.model_dump(mode="json"))
         changed[name] = {k: model.get(k) for k in set(model) | set(full) if model.get(k) != full.get(k)}
         assert cell.description, name
-    kinds = {name: {k: v for k, v in diff.items() if k.endswith("kind") or k == "modalities"}
-             for name, diff in changed.items()}
+    kinds = {
+        name: {k: v for k, v in diff.items() if k.endswith("kind") or k == "modalities"}
+        for name, diff in changed.items()
+    }
     assert kinds["no_cross_attention"] == {"cross_attention.kind": "off"}
     assert kinds["shared_self"] == {"cross_attention.kind": "shared_self"}
     assert kinds["no_channel_attention"] == {"video.channel_attention.kind": "off"}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
@@ -11,6 +10,7 @@ from ablations.report.metrics import METRICS as REPORT_METRICS
 from ablations.report.metrics import TASK_METRICS
 from avtca.metrics import METRIC_NAMES, METRICS, TASKS, compute_metrics, default_monitor, higher_is_better
 from tests.recipes import recipe_module
+
 
 @pytest.fixture
 def kappa(tmp_path, monkeypatch):
@@ -36,9 +36,13 @@ def test_recipe_metric_is_a_valid_study_objective(kappa):
     from ablations.cells import objective_problems
     from ablations.study import StudyConfig
 
-    study = StudyConfig.model_validate({
-        "name": "k", "dataset": {"name": "ravdess"}, "objective": {"metric": "val/kappa", "direction": "maximize"},
-    })
+    study = StudyConfig.model_validate(
+        {
+            "name": "k",
+            "dataset": {"name": "ravdess"},
+            "objective": {"metric": "val/kappa", "direction": "maximize"},
+        }
+    )
     assert objective_problems(study) == []
     wrong = study.model_copy(update={"objective": study.objective.model_copy(update={"direction": "minimize"})})
     assert objective_problems(wrong) == ["objective.direction: 'minimize' for val/kappa; it should be 'maximize'"]

@@ -12,7 +12,11 @@ from avtca.training.optim import BestKeeper, LRSchedule, build_optimizer
 def test_defaults_are_the_released_training_setup():
     cfg = TrainConfig()
     assert (cfg.optimizer.kind, cfg.lr, cfg.optimizer.momentum, cfg.weight_decay, cfg.batch_size) == (
-        "sgd", 0.06, 0.9, 1e-3, 8,
+        "sgd",
+        0.06,
+        0.9,
+        1e-3,
+        8,
     )
     opt = build_optimizer(nn.Linear(2, 2), cfg)
     assert isinstance(opt, torch.optim.SGD) and opt.defaults["dampening"] == 0.9
@@ -21,7 +25,9 @@ def test_defaults_are_the_released_training_setup():
 
 
 def test_typos_name_the_dotted_key_and_suggest():
-    with pytest.raises(ConfigError, match=r"optimizer\.kind: 'adam' is not one of sgd, adamw \(did you mean 'adamw'\?\)"):
+    with pytest.raises(
+        ConfigError, match=r"optimizer\.kind: 'adam' is not one of sgd, adamw \(did you mean 'adamw'\?\)"
+    ):
         validate(TrainConfig, {"optimizer": {"kind": "adam"}})
     with pytest.raises(ConfigError, match=r"schedulr: unknown key.*did you mean 'scheduler'"):
         validate(TrainConfig, {"schedulr": {"kind": "cosine"}})
@@ -34,7 +40,9 @@ def test_typos_name_the_dotted_key_and_suggest():
 
 
 def test_dotted_overrides_switch_kinds():
-    raw = apply_overrides(TrainConfig().model_dump(), {"optimizer.kind": "adamw", "scheduler.kind": "cosine", "lr": 1e-3})
+    raw = apply_overrides(
+        TrainConfig().model_dump(), {"optimizer.kind": "adamw", "scheduler.kind": "cosine", "lr": 1e-3}
+    )
     cfg = validate(TrainConfig, raw)
     assert cfg.optimizer.kind == "adamw" and cfg.scheduler.kind == "cosine" and cfg.lr == 1e-3
     assert isinstance(build_optimizer(nn.Linear(2, 2), cfg), torch.optim.AdamW)
@@ -86,7 +94,9 @@ def test_cosine_with_warmup():
 
 
 def test_plateau_reduces_after_patience():
-    cfg = validate(TrainConfig, {"epochs": 6, "lr": 1.0, "scheduler": {"kind": "plateau", "patience": 1, "factor": 0.5}})
+    cfg = validate(
+        TrainConfig, {"epochs": 6, "lr": 1.0, "scheduler": {"kind": "plateau", "patience": 1, "factor": 0.5}}
+    )
     lrs = _lrs(cfg, values=[0.5, 0.4, 0.4, 0.6, 0.6, 0.6])
     # best 0.5 at epoch 0; epochs 1, 2 do not improve -> stale 2 > patience 1 -> halve from epoch 3
     assert lrs == pytest.approx([1, 1, 1, 0.5, 0.5, 0.5])

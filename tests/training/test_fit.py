@@ -5,8 +5,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from avtca.config.base import validate
-from avtca.training import NonFiniteLoss, Pruned, TrainConfig, evaluate, fit
-from avtca.training import runtime
+from avtca.training import NonFiniteLoss, Pruned, TrainConfig, evaluate, fit, runtime
 from avtca.training.runtime import resolve_precision, seed_everything
 from tests.training.toys import N_CLASSES, ToyAV, ToyModel, loaders, unpack
 
@@ -28,10 +27,19 @@ def test_fit_learns_and_reports_every_epoch():
     seed_everything(0)
     model = ToyModel()
     cfg = _cfg(epochs=6)
-    result = fit(model, loaders(), cfg, "classification", unpack=unpack, progress=False,
-                 report=lambda epoch, m: seen.append((epoch, dict(m))))
+    result = fit(
+        model,
+        loaders(),
+        cfg,
+        "classification",
+        unpack=unpack,
+        progress=False,
+        report=lambda epoch, m: seen.append((epoch, dict(m))),
+    )
     assert [e for e, _ in seen] == [1, 2, 3, 4, 5, 6]
-    assert {"train/loss", "train/lr", "val/loss", "val/accuracy", "val/uar", "val/f1_macro", "val/f1_weighted"} <= set(seen[0][1])
+    assert {"train/loss", "train/lr", "val/loss", "val/accuracy", "val/uar", "val/f1_macro", "val/f1_weighted"} <= set(
+        seen[0][1]
+    )
     assert [h["epoch"] for h in result.history] == [1, 2, 3, 4, 5, 6]
     assert result.history[-1]["train/loss"] < result.history[0]["train/loss"]
     test = evaluate(model, loaders()["test"], "classification", unpack=unpack, prefix="test/")
@@ -126,8 +134,15 @@ def test_early_stopping_stops_at_patience_and_restores_best_weights():
     weights = {}
     model = _Scripted(script)
     cfg = _cfg(epochs=7, lr=0.1, early_stopping={"kind": "patience", "patience": 2})
-    result = fit(model, _scripted_loaders(), cfg, "classification", unpack=unpack, progress=False,
-                 report=lambda epoch, m: weights.__setitem__(epoch, model.w.detach().clone()))
+    result = fit(
+        model,
+        _scripted_loaders(),
+        cfg,
+        "classification",
+        unpack=unpack,
+        progress=False,
+        report=lambda epoch, m: weights.__setitem__(epoch, model.w.detach().clone()),
+    )
     assert [h["val/accuracy"] for h in result.history] == pytest.approx([0.3, 0.8, 0.5, 0.8])
     assert result.stopped_early and result.best_epoch == 2
     assert not torch.equal(weights[2], weights[4])
@@ -162,8 +177,14 @@ def test_other_tasks_train(task, key):
 @pytest.mark.filterwarnings("ignore:train.amp. 'bf16' on a CPU without bf16")
 def test_bf16_autocast_and_channels_last_on_cpu():
     seed_everything(0)
-    res = fit(ToyModel(), loaders(), _cfg(epochs=2, amp="bf16", channels_last=True), "classification",
-              unpack=unpack, progress=False)
+    res = fit(
+        ToyModel(),
+        loaders(),
+        _cfg(epochs=2, amp="bf16", channels_last=True),
+        "classification",
+        unpack=unpack,
+        progress=False,
+    )
     assert res.precision.name == "bf16"
     assert all(np.isfinite(h["train/loss"]) for h in res.history)
     with pytest.raises(RuntimeError, match="fp16.*needs a CUDA device"):
@@ -181,8 +202,14 @@ def test_bf16_on_a_cpu_without_bf16_instructions_is_warned_about(monkeypatch, re
 
 def test_progress_callable_and_tqdm_like():
     calls = []
-    fit(ToyModel(), loaders(), _cfg(epochs=2), "classification", unpack=unpack,
-        progress=lambda epoch, m: calls.append(epoch))
+    fit(
+        ToyModel(),
+        loaders(),
+        _cfg(epochs=2),
+        "classification",
+        unpack=unpack,
+        progress=lambda epoch, m: calls.append(epoch),
+    )
     assert calls == [1, 2]
 
     class Bar:
@@ -201,8 +228,13 @@ def test_clipping_bounds_the_update():
     seed_everything(0)
     model = ToyModel()
     before = torch.cat([p.detach().flatten().clone() for p in model.parameters()])
-    cfg = _cfg(epochs=1, lr=10.0, optimizer={"kind": "sgd", "momentum": 0.0, "dampening": 0.0},
-               weight_decay=0.0, clip={"kind": "norm", "max_norm": 0.01})
+    cfg = _cfg(
+        epochs=1,
+        lr=10.0,
+        optimizer={"kind": "sgd", "momentum": 0.0, "dampening": 0.0},
+        weight_decay=0.0,
+        clip={"kind": "norm", "max_norm": 0.01},
+    )
     one = {"train": DataLoader(ToyAV(16, 1), batch_size=16), "val": loaders()["val"]}
     fit(model, one, cfg, "classification", unpack=unpack, progress=False)
     after = torch.cat([p.detach().flatten() for p in model.parameters()])

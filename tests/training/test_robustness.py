@@ -11,7 +11,12 @@ from tests.training.toys import ToyModel, loaders, unpack
 def test_condition_names_follow_the_contract():
     conds = robustness_conditions(["audio", "video"], [0.5, 1.0])
     assert [c.name for c in conds] == [
-        "audio_off", "video_off", "audio_noise_0.5", "video_noise_0.5", "audio_noise_1.0", "video_noise_1.0",
+        "audio_off",
+        "video_off",
+        "audio_noise_0.5",
+        "video_noise_0.5",
+        "audio_noise_1.0",
+        "video_noise_1.0",
     ]
     ev = EvalConfig()
     assert len(robustness_conditions(ev.modality_off, ev.noise_levels)) == 6

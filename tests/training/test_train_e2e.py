@@ -9,8 +9,8 @@ import torch
 from torch.utils.data import DataLoader
 
 import avtca
-from avtca.experiment import resolve_experiment
 from avtca.data import build_splits
+from avtca.experiment import resolve_experiment
 from avtca.metrics import METRIC_NAMES
 from avtca.training import Pruned, evaluate, save_best, train
 
@@ -23,16 +23,28 @@ def data():
     # own temp dir: pytest's shared basetemp is rotated by concurrent pytest runs on this machine
     cache = tempfile.mkdtemp(prefix="avtca-training-")
     yield {
-        "name": "ravdess", "root": "synthetic", "cache": cache,
-        "protocol": "random", "frames": 2, "image_size": 32, "duration": 1.0,
+        "name": "ravdess",
+        "root": "synthetic",
+        "cache": cache,
+        "protocol": "random",
+        "frames": 2,
+        "image_size": 32,
+        "duration": 1.0,
         "synthetic": {"actors": 6, "size": 48, "seconds": 1.2, "corrupt_audio": 0.0, "corrupt_video": 0.0},
     }
     shutil.rmtree(cache, ignore_errors=True)
 
 
 def _cfg(data, preset="avtca", **train_kw):
-    train_cfg = {"device": "cpu", "optimizer": {"kind": "adamw"}, "lr": 2e-3, "scheduler": {"kind": "none"},
-                 "batch_size": 16, "threads": 1, **train_kw}
+    train_cfg = {
+        "device": "cpu",
+        "optimizer": {"kind": "adamw"},
+        "lr": 2e-3,
+        "scheduler": {"kind": "none"},
+        "batch_size": 16,
+        "threads": 1,
+        **train_kw,
+    }
     return resolve_experiment(preset, data=data, train=train_cfg)
 
 
@@ -89,7 +101,9 @@ def test_pruned_stops_train_and_robustness_can_be_switched_off(data):
     assert info.value.epoch == 1 and len(info.value.history) == 1
 
     cfg = resolve_experiment(
-        "avtca-audio", data=data, train={"epochs": 1, "device": "cpu"},
+        "avtca-audio",
+        data=data,
+        train={"epochs": 1, "device": "cpu"},
         eval={"modality_off": ["video"], "noise_levels": [], "splits": ["val", "test"]},
     )
     metrics = train(cfg, progress=False).metrics
@@ -102,7 +116,9 @@ def test_a_head_that_does_not_fit_the_task_is_a_clear_error(data):
 
     cfg = _cfg(data, "avtca-audio", epochs=1)
     bad = cfg.model_copy(update={"model": model_config(cfg.model.model_dump(), **{"head.kind": "regression"})})
-    with pytest.raises(ValueError, match="model.head.kind: 'regression' does not fit the ravdess task 'classification'"):
+    with pytest.raises(
+        ValueError, match="model.head.kind: 'regression' does not fit the ravdess task 'classification'"
+    ):
         train(bad, progress=False)
 
 
@@ -110,8 +126,13 @@ def test_a_head_that_does_not_fit_the_task_is_a_clear_error(data):
 def test_mosei_feature_tasks_train_end_to_end(task, head):
     cache = tempfile.mkdtemp(prefix="avtca-training-mosei-")
     try:
-        data = {"name": "mosei", "root": "synthetic", "cache": cache, "mosei": {"task": task, "seq_len": 20},
-                "synthetic": {"clips": 120}}
+        data = {
+            "name": "mosei",
+            "root": "synthetic",
+            "cache": cache,
+            "mosei": {"task": task, "seq_len": 20},
+            "synthetic": {"clips": 120},
+        }
         cfg = _cfg(data, epochs=3, lr=1e-3)
         assert cfg.model.head.kind == head
         result = train(cfg, progress=False)
@@ -159,18 +180,26 @@ def test_predictions_have_one_row_per_condition_and_test_clip_matching_the_metri
         key = "test/accuracy" if condition == "clean" else f"test_robust/{condition}/accuracy"
         assert (rows["prediction"] == rows["target"]).mean() == pytest.approx(result.metrics[key])
     assert pred["target"].dtype.kind == "i" and pred["prediction"].dtype.kind == "i"
-    assert result.confusion.trace() == (pred.query("condition == 'clean'")["prediction"] == pred.query(
-        "condition == 'clean'")["target"]).sum()
+    assert (
+        result.confusion.trace()
+        == (pred.query("condition == 'clean'")["prediction"] == pred.query("condition == 'clean'")["target"]).sum()
+    )
 
 
 def test_prediction_frame_formats_regression_and_multilabel_rows():
     from avtca.training.evaluate import Evaluation, prediction_frame
 
-    reg = prediction_frame("clean", Evaluation({}, np.array([0.5, -1.0]), np.array([[0.25], [2.0]])),
-                           ["a", "b"], ["s1", "s2"], "regression")
+    reg = prediction_frame(
+        "clean",
+        Evaluation({}, np.array([0.5, -1.0]), np.array([[0.25], [2.0]])),
+        ["a", "b"],
+        ["s1", "s2"],
+        "regression",
+    )
     assert reg["prediction"].tolist() == [0.25, 2.0] and reg["target"].tolist() == [0.5, -1.0]
-    multi = prediction_frame("video_off", Evaluation({}, np.array([[0.0, 1.5]]), np.array([[-0.2, 0.3]])),
-                             ["c"], ["s3"], "multilabel")
+    multi = prediction_frame(
+        "video_off", Evaluation({}, np.array([[0.0, 1.5]]), np.array([[-0.2, 0.3]])), ["c"], ["s3"], "multilabel"
+    )
     assert multi.iloc[0].tolist() == ["video_off", "c", "s3", "0;1.5", "0;1"]
     with pytest.raises(ValueError, match="2 predictions for 1 clips"):
         prediction_frame("clean", Evaluation({}, np.zeros(2), np.zeros((2, 3))), ["a"], ["s"], "classification")

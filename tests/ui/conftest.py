@@ -19,13 +19,23 @@ DESCRIPTION = "Tiny study for the browsing tests"
 def finished_study(tmp_path_factory) -> tuple[Path, str]:
     """(directory holding tiny.yaml, mlflow.db and reports/, stdout of `python -m ablations.run tiny.yaml`)."""
     root = tmp_path_factory.mktemp("browse")
-    study = {**TINY, "description": DESCRIPTION, "report": {"kind": "render", "out": "reports"},
-             "train": {**TINY["train"], "epochs": 2}}
+    study = {
+        **TINY,
+        "description": DESCRIPTION,
+        "report": {"kind": "render", "out": "reports"},
+        "train": {**TINY["train"], "epochs": 2},
+    }
     (root / "tiny.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
     env = subprocess_env(tmp_path_factory.mktemp("cache"))
     env["OMP_NUM_THREADS"] = "1"
-    done = subprocess.run([sys.executable, "-m", "ablations.run", "tiny.yaml"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "ablations.run", "tiny.yaml"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (root / "stderr.txt").write_text(done.stderr)  # the progress lines (not a terminal here)
     return root, done.stdout
@@ -36,6 +46,7 @@ def without_venv(env: dict[str, str]) -> dict[str, str]:
     out = dict(env)
     venv = out.pop("VIRTUAL_ENV", None)
     bin_dir = str(Path(sys.executable).parent)
-    out["PATH"] = os.pathsep.join(p for p in out.get("PATH", "").split(os.pathsep)
-                                  if p != bin_dir and not (venv and p.startswith(venv)))
+    out["PATH"] = os.pathsep.join(
+        p for p in out.get("PATH", "").split(os.pathsep) if p != bin_dir and not (venv and p.startswith(venv))
+    )
     return out

@@ -31,8 +31,9 @@ else:
     playwright = pytest.importorskip("playwright.sync_api", reason="pip install playwright (the dev extra)")
     pytest.importorskip("optuna_dashboard", reason="pip install -e '.[ui]'")
     if not Path(CHROMIUM).is_file():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run does)",
-                    allow_module_level=True)
+        pytest.skip(
+            "Debian's chromium is not installed (apt-get install chromium; .ci/run does)", allow_module_level=True
+        )
 
 
 @pytest.fixture(scope="module")

@@ -29,8 +29,9 @@ def test_the_printed_mlflow_command_runs_without_an_activated_venv(finished_stud
     argv, url = _printed(stdout)
     assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"] and "127.0.0.1" in argv
     # the command as printed (help only: starting the server is the browser test's job) in a plain shell
-    done = subprocess.run(argv + ["--help"], cwd=root, env=without_venv(dict(os.environ)),
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        argv + ["--help"], cwd=root, env=without_venv(dict(os.environ)), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     store = argv[argv.index("--backend-store-uri") + 1]
     exp = _client(store).get_experiment_by_name("tiny")
@@ -86,8 +87,13 @@ def test_a_rerender_of_unchanged_results_keeps_every_report_file_byte_identical(
     folder = root / "reports" / "tiny"
     before = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert any(n.endswith(".svg") for n in before) and any(n.endswith(".png") for n in before)
-    done = subprocess.run([sys.executable, "-m", "ablations.report", "tiny", "--tracking-uri", store,
-                           "--out", "reports"], cwd=root, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "ablations.report", "tiny", "--tracking-uri", store, "--out", "reports"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     after = {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
     assert sorted(after) == sorted(before)

@@ -7,20 +7,28 @@ import sys
 
 import pandas as pd
 
+from ablations.cells import enumerate_cells
 from ablations.progress import duration, running_line
 from ablations.report.export import write_stable
 from ablations.report.order import study_order, variant_colours
+from ablations.study import StudyConfig
 from ablations.tracking import ui_command
 from ablations.tracking.browse import summary_metrics
 from avtca.config.base import validate
-from ablations.cells import enumerate_cells
-from ablations.study import StudyConfig
 from tests.study.conftest import TINY
 
 
 def _runs(run_ids, seconds, acc=0.5):
-    return pd.DataFrame({"variant": ["full", "audio_only"], "seed": [0, 0], "run_id": run_ids,
-                         "seconds": seconds, "train/seconds": seconds, "test/accuracy": [acc, 0.25]})
+    return pd.DataFrame(
+        {
+            "variant": ["full", "audio_only"],
+            "seed": [0, 0],
+            "run_id": run_ids,
+            "seconds": seconds,
+            "train/seconds": seconds,
+            "test/accuracy": [acc, 0.25],
+        }
+    )
 
 
 def test_an_export_with_only_new_run_ids_and_timings_keeps_its_bytes(tmp_path):
@@ -35,9 +43,11 @@ def test_an_export_with_only_new_run_ids_and_timings_keeps_its_bytes(tmp_path):
 
 def test_the_parent_run_gets_every_numeric_statistic_of_summary_csv(tmp_path):
     path = tmp_path / "summary.csv"
-    path.write_text("study,dataset,protocol,variant,reference,metric,n,mean,std,delta,p_holm,significant,note\n"
-                    "s,ravdess,a6,full,True,test/accuracy,2,0.5,0.1,,,False,\n"
-                    "s,ravdess,a6,no_x,False,test/accuracy,2,0.4,nan,-0.1,0.03,True,few pairs\n")
+    path.write_text(
+        "study,dataset,protocol,variant,reference,metric,n,mean,std,delta,p_holm,significant,note\n"
+        "s,ravdess,a6,full,True,test/accuracy,2,0.5,0.1,,,False,\n"
+        "s,ravdess,a6,no_x,False,test/accuracy,2,0.4,nan,-0.1,0.03,True,few pairs\n"
+    )
     got = summary_metrics(path)
     assert got["full/test/accuracy/mean"] == 0.5 and got["no_x/test/accuracy/delta"] == -0.1
     assert got["no_x/test/accuracy/significant"] == 1.0 and got["full/test/accuracy/significant"] == 0.0

@@ -32,7 +32,9 @@ def generate_mosei(out: Path, opts: SyntheticOptions) -> dict:
     for i in range(n):
         seg = f"synth{video_of[i]:04d}$_${i % 7}"
         u = rng.random()
-        lost[seg] = "audio" if u < opts.corrupt_audio else "video" if u < opts.corrupt_audio + opts.corrupt_video else None
+        lost[seg] = (
+            "audio" if u < opts.corrupt_audio else "video" if u < opts.corrupt_audio + opts.corrupt_video else None
+        )
         a_len, v_len = int(rng.integers(20, AUDIO_STEPS)), int(rng.integers(20, VISION_STEPS))
         audio = np.zeros((AUDIO_STEPS, AUDIO_DIM), np.float32)
         vision = np.zeros((VISION_STEPS, VISION_DIM), np.float32)
@@ -51,7 +53,9 @@ def generate_mosei(out: Path, opts: SyntheticOptions) -> dict:
             rows.setdefault(key, []).append(value)
     data = {}
     for name, rows in per_split.items():
-        split = {k: (np.asarray(v) if k not in ("id", "raw_text") else np.asarray(v, dtype=object)) for k, v in rows.items()}
+        split = {
+            k: (np.asarray(v) if k not in ("id", "raw_text") else np.asarray(v, dtype=object)) for k, v in rows.items()
+        }
         split["regression_labels"] = split["regression_labels"].astype(np.float32)
         split["emotion_labels"] = split["emotion_labels"].astype(np.float32)
         split["classification_labels"] = np.sign(split["regression_labels"]).astype(np.float32)
