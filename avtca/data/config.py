@@ -53,11 +53,9 @@ class CropFace(Strict):
 CropCfg = Annotated[CropNone | CropCenter | CropFace, Field(discriminator="kind")]
 
 
+# not one dataset's options (an adapter's): the generator writes every built-in format, so DataConfig holds these
 class SyntheticOptions(Strict):
-    """Generated dataset written in the real on-disk format (used when root is `synthetic`).
-
-    Not a dataset's options: the generator writes any built-in dataset's format, so these are DataConfig's own.
-    """
+    """Generated dataset written in the real on-disk format (used when root is `synthetic`)."""
 
     actors: PositiveInt = 12
     statements: Annotated[int, Field(ge=1, le=2)] = 2

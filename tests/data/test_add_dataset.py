@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from ablations.cells import enumerate_cells, resolve
+from ablations.explain import explain
 from ablations.report.metrics import dataset_label
 from ablations.study import load_study
 from ablations.validate import data_problems
@@ -61,6 +62,7 @@ def test_toy_dataset_options_are_its_own_keys(tones):
     assert err.value.problems == ["tones.speaker: unknown key; allowed keys are speakers (did you mean 'speakers'?)"]
     with pytest.raises(ConfigError, match=r"tone: unknown key; allowed keys are .*tones.* \(did you mean 'tones'\?\)"):
         validate(DataConfig, {**tones, "tone": {"speakers": ["0"]}})
+    assert any(line.startswith("dataset.options.tones.speakers ") for line in explain())  # --explain lists it
     # registering a dataset leaves other datasets' configs (so their cell ids) as they were
     assert "tones" not in DataConfig().model_dump() and DataConfig().options_of("tones") == options()
 

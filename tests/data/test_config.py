@@ -90,3 +90,12 @@ def test_built_in_configs_dump_and_cache_keys_are_unchanged():
     schema = DataConfig.model_json_schema()["properties"]
     assert list(schema)[-5:] == ["n_jobs", "ravdess", "cremad", "mosei", "synthetic"]
     assert schema["ravdess"]["properties"]["vocal_channel"]["enum"] == ["speech", "song", "both"]
+
+
+def test_explain_lists_the_data_keys_and_each_datasets_options():
+    from ablations.explain import explain
+
+    lines = explain()
+    for key in ("frames", "crop.kind", "synthetic.actors", "ravdess.vocal_channel", "cremad.labels", "mosei.task"):
+        assert any(line.startswith(f"dataset.options.{key} ") for line in lines), key
+    assert not any(line.startswith(("dataset.options.name ", "dataset.options.root ")) for line in lines)
