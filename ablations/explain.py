@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 
-from ablations.study import StudyConfig
+from ablations.study import DatasetSpec, StudyConfig
 from avtca.config.base import field_type, union_members
+from avtca.data.config import DataConfig
 
 
 def _type_name(annotation: Any) -> str:
@@ -52,6 +53,19 @@ def explain(cls: type[BaseModel] = StudyConfig, prefix: str = "") -> list[str]:
         else:
             desc = field.description or ""
             lines.append(f"{path}  {_type_name(field.annotation)}  default {default}  {desc}".rstrip())
+        if cls is DatasetSpec and name == "options":
+            lines += _data_options(f"{path}.")
+    return lines
+
+
+def _data_options(prefix: str) -> list[str]:
+    """The `data` keys a study sets under `dataset.options`, each registered dataset's own options included."""
+    lines = [
+        ln for ln in explain(DataConfig, prefix) if ln[len(prefix) :].split(" ")[0] not in DatasetSpec.model_fields
+    ]
+    for name, options in DataConfig.dynamic_fields().items():
+        lines.append(f"{prefix}{name}  ({(options.__doc__ or '').strip().splitlines()[0]})")
+        lines += explain(options, f"{prefix}{name}.")
     return lines
 
 

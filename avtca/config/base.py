@@ -99,7 +99,15 @@ def _walk(cls: type[BaseModel], loc: tuple) -> Any:
             current = member
         elif part in fields:
             current = field_type(fields[part])
+        elif part in _dynamic_fields(model):
+            current = _dynamic_fields(model)[part]
     return current
+
+
+def _dynamic_fields(model: Any) -> dict[str, type[BaseModel]]:
+    """Keys a config accepts beside its fields (`dynamic_fields()`: DataConfig's `<dataset>` options) -> class."""
+    hook = getattr(model, "dynamic_fields", None)
+    return hook() if callable(hook) else {}
 
 
 def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
@@ -107,7 +115,7 @@ def _fields_at(cls: type[BaseModel], loc: tuple) -> list[str]:
     found = _walk(cls, loc)
     if not (isinstance(found, type) and issubclass(found, BaseModel)):
         found = _unwrap(found, None)
-    return sorted(getattr(found, "model_fields", {}))
+    return sorted([*getattr(found, "model_fields", {}), *_dynamic_fields(found)])
 
 
 def field_type(field: Any) -> Any:

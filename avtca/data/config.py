@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Annotated, Literal
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    Field,
+    GetJsonSchemaHandler,
+    ModelWrapValidatorHandler,
+    PositiveFloat,
+    PositiveInt,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError, core_schema
 
 from avtca.config.base import Strict, runtime, suggest
 from avtca.data.registry import DATASETS
@@ -38,29 +53,7 @@ class CropFace(Strict):
 CropCfg = Annotated[CropNone | CropCenter | CropFace, Field(discriminator="kind")]
 
 
-class RavdessOptions(Strict):
-    """RAVDESS: which vocal channel, and where a clip's audio comes from."""
-
-    vocal_channel: Literal["speech", "song", "both"] = "speech"
-    # 'wav' = the 03 audio-only file of the same clip (falls back to the mp4 track); 'mp4' = the 01 file's track
-    audio_source: Literal["wav", "mp4"] = "wav"
-
-
-class CremadOptions(Strict):
-    """CREMA-D: intended labels (file name) or perceived labels (majority of crowd votes)."""
-
-    labels: Literal["intended", "perceived"] = "intended"
-
-
-class MoseiOptions(Strict):
-    """CMU-MOSEI community feature pickle: file name under root, its format, task and sequence length."""
-
-    file: str = "unaligned_50.pkl"
-    format: Literal["auto", "mmsa", "mult"] = "auto"
-    task: Literal["sentiment", "emotions"] = "sentiment"
-    seq_len: PositiveInt = 50  # features are truncated / zero-padded to this many steps
-
-
+# not one dataset's options (an adapter's): the generator writes every built-in format, so DataConfig holds these
 class SyntheticOptions(Strict):
     """Generated dataset written in the real on-disk format (used when root is `synthetic`)."""
 
@@ -73,6 +66,35 @@ class SyntheticOptions(Strict):
     corrupt_audio: Annotated[float, Field(ge=0, le=1)] = 0.3  # fraction of clips whose audio is noise
     corrupt_video: Annotated[float, Field(ge=0, le=1)] = 0.3  # another fraction whose face is occluded
     seed: int = 0
+
+
+_PYDANTIC_ERRORS = set(get_args(core_schema.ErrorType))
+
+
+def _details(prefix: tuple[str, ...], err: ValidationError) -> list[Any]:
+    """`err`'s errors, their locations under `prefix`, ready to be raised again as one ValidationError."""
+    out = []
+    for e in err.errors():
+        kind = e["type"] if e["type"] in _PYDANTIC_ERRORS else PydanticCustomError(e["type"], e["msg"])
+        out.append(
+            {
+                "type": kind,
+                "loc": prefix + tuple(e["loc"]),
+                "input": e["input"],
+                **({"ctx": e["ctx"]} if "ctx" in e else {}),
+            }
+        )
+    return out
+
+
+def _ahead_of_synthetic(fields: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+    """`fields` with `options` inserted before `synthetic` (where the built-ins' options were fields), else last."""
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "synthetic":
+            out.update(options)
+        out[key] = value
+    return out if "synthetic" in fields else {**out, **options}
 
 
 def _default_cache() -> str:
@@ -97,10 +119,70 @@ class DataConfig(Strict):
     n_fft: PositiveInt = 2048
     crop: CropCfg = Field(default_factory=CropCenter)
     n_jobs: int = runtime(1)  # preparation workers (joblib); -1 = all cores
-    ravdess: RavdessOptions = Field(default_factory=RavdessOptions)
-    cremad: CremadOptions = Field(default_factory=CremadOptions)
-    mosei: MoseiOptions = Field(default_factory=MoseiOptions)
+    # `<dataset name>: {...}`: a registered dataset's own options (its adapter's `options` class), see `options`
     synthetic: SyntheticOptions = Field(default_factory=SyntheticOptions)
+    _options: dict[str, Strict] = PrivateAttr(default_factory=dict)  # dataset name -> its validated options
+
+    @classmethod
+    def dynamic_fields(cls) -> dict[str, type[Strict]]:
+        """Keys accepted beside the fields: each registered dataset's name -> its options class (in table order)."""
+        return {n: a.options for n in DATASETS.names() if (a := DATASETS.get(n)).options is not None}
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _dataset_options(cls, data: Any, handler: ModelWrapValidatorHandler[DataConfig]) -> DataConfig:
+        """Validate `<name>: {...}` with dataset `name`'s options class; the rest are the fields."""
+        if not isinstance(data, Mapping):
+            return handler(data)
+        types = cls.dynamic_fields()
+        given = {k: v for k, v in data.items() if k in types and k not in cls.model_fields}
+        options, failed = {}, []
+        for name, value in given.items():
+            try:
+                options[name] = types[name].model_validate(value)
+            except ValidationError as err:
+                failed.append(((name,), err))
+        try:
+            cfg = handler({k: v for k, v in data.items() if k not in given})
+        except ValidationError as err:
+            if not failed:
+                raise
+            failed.insert(0, ((), err))
+        if failed:  # one error listing every wrong key, as pydantic reports the fields'
+            raise ValidationError.from_exception_data(
+                cls.__name__, [d for loc, err in failed for d in _details(loc, err)]
+            )
+        # defaults filled in now, so the dump never depends on what is registered later
+        keep = {n for n in types if DATASETS.get(n).options_in_every_config} | set(given) | {cfg.name}
+        cfg._options = {n: options[n] if n in options else types[n]() for n in types if n in keep}
+        return cfg
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler) -> Any:
+        # the registered datasets' options are keys of the schema too, placed as they were when they were fields
+        json_schema = handler(schema)
+        target = handler.resolve_ref_schema(json_schema)
+        options = {n: handler(t.__pydantic_core_schema__) for n, t in cls.dynamic_fields().items()}
+        target["properties"] = _ahead_of_synthetic(target["properties"], options)
+        return json_schema
+
+    @model_serializer(mode="wrap")
+    def _dump_options(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        # each dataset's options sit where they were fields before (ahead of `synthetic`): the JSON is unchanged
+        fields = handler(self)
+        return _ahead_of_synthetic(fields, {n: o.model_dump(mode=info.mode) for n, o in self._options.items()})
+
+    @property
+    def options(self) -> Strict | None:
+        """This config's dataset's options (`data.<name>.*`, defaults where not given); None if it has none."""
+        return self.options_of(self.name)
+
+    def options_of(self, name: str) -> Strict | None:
+        """Dataset `name`'s options in this config (given or its defaults); None when it declares none."""
+        if name in self._options:
+            return self._options[name]
+        options = DATASETS.get(name).options
+        return options() if options is not None else None
 
     @field_validator("protocol", mode="after")
     @classmethod

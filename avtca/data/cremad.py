@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import re
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
+from avtca.config.base import Strict
 from avtca.data.cache import Prepared
-from avtca.data.config import CremadOptions, DataConfig
+from avtca.data.config import DataConfig
 from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
@@ -21,6 +23,12 @@ N_ACTORS = 91
 NAME = re.compile(r"^(\d{4})_([A-Z]{3})_([A-Z]{3})_(LO|MD|HI|XX)\.(flv|wav)$")
 LAYOUT = "VideoFlash/<id>.flv and AudioWAV/<id>.wav with ids like 1001_DFA_ANG_XX"
 VOTES = Path("processedResults") / "tabulatedVotes.csv"
+
+
+class CremadOptions(Strict):
+    """CREMA-D: intended labels (file name) or perceived labels (majority of crowd votes) (`data.cremad.*`)."""
+
+    labels: Literal["intended", "perceived"] = "intended"
 
 
 def parse_name(name: str) -> dict[str, str] | None:
@@ -98,7 +106,7 @@ def scan(root: str | Path, options: CremadOptions) -> Scan:
 
 def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
     """Perceived (majority-vote) labels when configured; clips without a majority are left out."""
-    if cfg.cremad.labels != "perceived":
+    if cfg.options.labels != "perceived":
         return None
     if "perceived" not in prepared.extra:
         raise ValueError("perceived labels were not prepared (processedResults/tabulatedVotes.csv missing?)")
@@ -113,9 +121,11 @@ ADAPTER = DATASETS.register(
         protocols=("actor5fold", "random"),
         describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
         n_actors=N_ACTORS,
-        scan=lambda root, cfg: scan(root, cfg.cremad),
+        scan=lambda root, cfg: scan(root, cfg.options),
         clip_arrays=lambda clips: {"perceived": np.array([c.perceived for c in clips], dtype=np.int64)},
         targets=_targets,
         rank=1,
+        options=CremadOptions,
+        options_in_every_config=True,
     )
 )

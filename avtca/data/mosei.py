@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import PositiveInt
 
+from avtca.config.base import Strict
 from avtca.data.cache import Prepared
-from avtca.data.config import DataConfig, MoseiOptions
+from avtca.data.config import DataConfig
 from avtca.data.registry import DATASETS, DatasetAdapter, Inputs
 from avtca.data.sources import DataLayoutError
 
@@ -21,6 +23,15 @@ LAYOUT = (
     "a pickle with splits train/valid/test, each holding `audio` (N, L, 74), `vision` (N, L, 35), `id` and either "
     "`regression_labels` (MMSA aligned_50.pkl / unaligned_50.pkl) or `labels` (MulT mosei_senti_data.pkl)"
 )
+
+
+class MoseiOptions(Strict):
+    """CMU-MOSEI community feature pickle (`data.mosei.*`): file name under root, its format, task, sequence length."""
+
+    file: str = "unaligned_50.pkl"
+    format: Literal["auto", "mmsa", "mult"] = "auto"
+    task: Literal["sentiment", "emotions"] = "sentiment"
+    seq_len: PositiveInt = 50  # features are truncated / zero-padded to this many steps
 
 
 def detect_format(split: dict) -> str:
@@ -135,15 +146,15 @@ def load(root: Path, options: MoseiOptions) -> tuple[dict[str, np.ndarray], dict
 
 def describe(cfg: DataConfig) -> Inputs:
     """Pre-extracted COVAREP/FACET sequences; sentiment regression or six emotion intensities."""
-    task, names = ("regression", ()) if cfg.mosei.task == "sentiment" else ("multilabel", EMOTIONS)
+    task, names = ("regression", ()) if cfg.options.task == "sentiment" else ("multilabel", EMOTIONS)
     head = {"kind": "regression"} if task == "regression" else {"kind": "multilabel", "n_labels": len(names)}
     return Inputs(
         task=task,
         class_names=names,
         audio_channels=AUDIO_DIM,
-        audio_length=cfg.mosei.seq_len,
+        audio_length=cfg.options.seq_len,
         video_kind="features",
-        video_shape=(VISION_DIM, cfg.mosei.seq_len),
+        video_shape=(VISION_DIM, cfg.options.seq_len),
         model_inputs={
             "video": {"kind": "features", "in_dim": VISION_DIM},
             "audio": {"kind": "features", "in_dim": AUDIO_DIM},
@@ -154,10 +165,10 @@ def describe(cfg: DataConfig) -> Inputs:
 
 def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarray] | None:
     """The six emotion intensities when `mosei.task` is emotions; else the sentiment score."""
-    if cfg.mosei.task != "emotions":
+    if cfg.options.task != "emotions":
         return None
     if "emotions" not in prepared.extra:
-        raise ValueError(f"{cfg.mosei.file} carries no emotion intensities; use mosei.task=sentiment")
+        raise ValueError(f"{cfg.options.file} carries no emotion intensities; use mosei.task=sentiment")
     return prepared.extra["emotions"].astype(np.float32), np.arange(len(prepared.ids))
 
 
@@ -168,8 +179,10 @@ ADAPTER = DATASETS.register(
         protocols=("official",),
         describe=describe,
         default_task="regression",
-        load=lambda root, cfg: load(root, cfg.mosei),
+        load=lambda root, cfg: load(root, cfg.options),
         targets=_targets,
         rank=2,
+        options=MoseiOptions,
+        options_in_every_config=True,
     )
 )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
-from avtca.data.config import RavdessOptions
+from avtca.config.base import Strict
 from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
@@ -15,6 +16,16 @@ NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.(mp4|wav)
 ACTOR_DIR = re.compile(r"^Actor_(\d\d)$")
 LAYOUT = "Actor_01 .. Actor_24 folders holding MM-VC-EE-II-SS-RR-AA.mp4 / .wav files"
 CHANNELS = {"speech": ("01",), "song": ("02",), "both": ("01", "02")}
+
+
+class RavdessOptions(Strict):
+    """RAVDESS: which vocal channel, and where a clip's audio comes from (`data.ravdess.*`)."""
+
+    vocal_channel: Literal["speech", "song", "both"] = "speech"
+    # 'wav' = the 03 audio-only file of the same clip (falls back to the mp4 track); 'mp4' = the 01 file's track
+    audio_source: Literal["wav", "mp4"] = "wav"
+
+
 RANGES = {"modality": ("01", "02", "03"), "channel": ("01", "02"), "intensity": ("01", "02"),
           "statement": ("01", "02"), "repetition": ("01", "02")}  # fmt: skip
 
@@ -89,7 +100,9 @@ ADAPTER = DATASETS.register(
         protocols=("actor6fold", "avtca_release", "ecm_fixed", "random"),
         describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
         n_actors=N_ACTORS,
-        scan=lambda root, cfg: scan(root, cfg.ravdess),
+        scan=lambda root, cfg: scan(root, cfg.options),
         rank=0,
+        options=RavdessOptions,
+        options_in_every_config=True,
     )
 )

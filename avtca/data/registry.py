@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic_core import PydanticCustomError, core_schema
 
-from avtca.config.base import suggest
+from avtca.config.base import Strict, suggest
 
 if TYPE_CHECKING:  # annotations only: the config module itself validates names through this registry
     from pathlib import Path
@@ -55,6 +55,10 @@ class DatasetAdapter:
     clip_arrays: Callable[[list[Clip]], dict[str, np.ndarray]] | None = None  # extra per-clip arrays to cache
     targets: Callable[[DataConfig, Prepared], tuple[np.ndarray, np.ndarray] | None] | None = None  # None: default
     rank: int = 100  # position in tables that list every dataset (the paper's order first)
+    options: type[Strict] | None = None  # its own config keys `data.<name>.*` (DataConfig validates them with it)
+    # the built-ins' options were DataConfig fields once, so every config's JSON (and so every cell id) carries
+    # their defaults; a new dataset's options are in a config's JSON only when it is that config's dataset or given
+    options_in_every_config: bool = False
 
     def __post_init__(self) -> None:
         if (self.scan is None) == (self.load is None):

@@ -106,18 +106,31 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def _normalise_overrides(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if key == "overrides" and isinstance(value, Mapping):
-            out.update(_normalise_overrides(value))
+def _check_overrides(overrides: Mapping[str, Any]) -> None:
+    """Reject the spellings an override once had besides the one kept (see `model_config`), showing that one."""
+    example = "e.g. create_model('avtca', **{'fusion.kind': 'lt'})"
+    for key in overrides:
+        path = key.replace("__", ".").removeprefix("model.")
+        if key == "overrides":
+            problem = "overrides={...} is not accepted; pass the dotted paths as keyword arguments"
+        elif "__" in key:
+            problem = f"'{key}=' is not accepted; write the dotted path **{{'{path}': ...}}"
+        elif key.startswith("model."):
+            problem = f"'{key}': paths are relative to the model config; write **{{'{path}': ...}}"
         else:
-            out[key.replace("__", ".").removeprefix("model.")] = value
-    return out
+            continue
+        raise TypeError(f"model override {problem} ({example})")
 
 
 def model_config(name_or_cfg: str | Mapping[str, Any] | ModelConfig = "avtca", **overrides: Any) -> ModelConfig:
-    """Resolve a preset name, dict or ModelConfig plus dotted overrides into a validated ModelConfig."""
+    """Resolve a preset name, dict or ModelConfig plus dotted overrides into a validated ModelConfig.
+
+    An override is a dotted path relative to the model config, passed as a keyword argument:
+    `model_config("avtca", **{"fusion.kind": "lt", "video.frames": 8})`, `modalities="audio"`, or a whole slot
+    `video={"kind": "features"}`. It is the study file's and `--set`'s key (`model.fusion.kind=lt`) without
+    the `model.` section, which these functions are about; the presets' variants use the same spelling. It is
+    the only spelling: `fusion__kind=`, a `model.` prefix and `overrides={...}` raise TypeError, showing this one.
+    """
     if isinstance(name_or_cfg, ModelConfig):
         data = name_or_cfg.model_dump(mode="json")
     elif isinstance(name_or_cfg, str):
@@ -130,7 +143,8 @@ def model_config(name_or_cfg: str | Mapping[str, Any] | ModelConfig = "avtca", *
         data = copy.deepcopy(dict(name_or_cfg))
     else:
         raise TypeError(f"create_model: expected a preset name, dict or ModelConfig, got {type(name_or_cfg).__name__}")
-    data = apply_overrides(data, _normalise_overrides(overrides))
+    _check_overrides(overrides)
+    data = apply_overrides(data, overrides)
     return validate(_Root, {"model": data}).model
 
 
@@ -139,7 +153,7 @@ def create_model(
     weights: str | Path | None = None,
     **overrides: Any,
 ) -> AVTCA:
-    """Build a model from a preset/dict/config with overrides (`**{'fusion.kind': 'lt'}` or `fusion__kind='lt'`).
+    """Build a model from a preset/dict/config with dotted overrides (`**{'fusion.kind': 'lt'}`, see `model_config`).
 
     `weights` may be one of our checkpoints, a checkpoint of the released training script, or the
     EfficientFace AffectNet-7 file (visual encoder only); mismatching keys raise, listing them.

@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 import yaml
 
-from ablations.cells import enumerate_cells
+from ablations.cells import enumerate_cells, resolve
+from ablations.explain import explain
 from ablations.report.metrics import dataset_label
 from ablations.study import load_study
+from ablations.validate import data_problems
 from avtca.config.base import ConfigError, validate
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
@@ -50,11 +52,29 @@ def test_toy_dataset_is_a_valid_config_with_its_facts(tones):
         validate(DataConfig, {**tones, "protocol": "official"})
 
 
+def test_toy_dataset_options_are_its_own_keys(tones):
+    options = DATASETS.get("tones").options
+    assert validate(DataConfig, tones).options == options()  # defaults when not given
+    cfg = validate(DataConfig, {**tones, "tones": {"speakers": ["0", "1"]}})
+    assert cfg.options == options(speakers=("0", "1")) and cfg.model_dump()["tones"] == {"speakers": ("0", "1")}
+    with pytest.raises(ConfigError) as err:
+        validate(DataConfig, {**tones, "tones": {"speaker": ["0"]}})
+    assert err.value.problems == ["tones.speaker: unknown key; allowed keys are speakers (did you mean 'speakers'?)"]
+    with pytest.raises(ConfigError, match=r"tone: unknown key; allowed keys are .*tones.* \(did you mean 'tones'\?\)"):
+        validate(DataConfig, {**tones, "tone": {"speakers": ["0"]}})
+    assert any(line.startswith("dataset.options.tones.speakers ") for line in explain())  # --explain lists it
+    # registering a dataset leaves other datasets' configs (so their cell ids) as they were
+    assert "tones" not in DataConfig().model_dump() and DataConfig().options_of("tones") == options()
+
+
 def test_toy_dataset_prepares_splits_and_trains(tones):
     assert prepare_main(["--dataset", "tones", "--root", tones["root"], "--cache", tones["cache"]]) == 0
     splits = build_splits(validate(DataConfig, tones))
     assert len(splits.train) + len(splits.val) + len(splits.test) == 60
     assert splits.train[0]["audio"].shape == (20, 12) and splits.train[0]["video"].shape == (8, 12)
+    some = build_splits(validate(DataConfig, {**tones, "tones": {"speakers": ["0", "1", "2"]}}))
+    parts = (some.train, some.val, some.test)
+    assert sum(map(len, parts)) == 30 and {a for p in parts for a in p.item_actors} == {"0", "1", "2"}
     cfg = resolve_experiment("avtca", data=tones, train={"device": "cpu", "epochs": 1, "batch_size": 16, "threads": 1})
     assert cfg.model.video.kind == "features" and cfg.model.audio.in_dim == 20 and cfg.model.head.n_classes == 2
     result = train(cfg, progress=False)
@@ -63,7 +83,13 @@ def test_toy_dataset_prepares_splits_and_trains(tones):
 
 def test_toy_dataset_in_a_study(tones, tmp_path):
     study_file = tmp_path / "study.yaml"
-    dataset = {"name": "tones", "root": tones["root"], "options": {"cache": tones["cache"]}}
+    options = {"cache": tones["cache"], "tones.speakers": ["0", "1", "2"]}
+    dataset = {"name": "tones", "root": tones["root"], "options": options}
     study_file.write_text(yaml.safe_dump({"name": "tones", "dataset": dataset, "variants": {"full": {}}}))
-    cells = enumerate_cells(load_study(study_file), str(study_file))
-    assert len(cells) == 1
+    study = load_study(study_file)
+    assert data_problems(study) == []
+    (cell,) = enumerate_cells(study, str(study_file))
+    assert resolve(study, cell.overrides).data.options.speakers == ("0", "1", "2")
+    study_file.write_text(study_file.read_text().replace("tones.speakers", "tones.speaker"))
+    (problem,) = data_problems(load_study(study_file))
+    assert problem == "dataset.options.tones.speaker: unknown key; allowed keys are speakers (did you mean 'speakers'?)"

@@ -60,3 +60,42 @@ def test_n_folds_follows_the_protocol_and_actor_count():
     assert n_folds(DataConfig(root="/r")) == 6
     assert n_folds(DataConfig(synthetic={"actors": 4})) == 4
     assert n_folds(DataConfig(protocol="avtca_release")) == 1
+
+
+def test_dataset_options_are_facts_of_the_adapters():
+    from avtca.data.cremad import CremadOptions
+    from avtca.data.mosei import MoseiOptions
+    from avtca.data.ravdess import RavdessOptions
+
+    assert DataConfig.dynamic_fields() == {"ravdess": RavdessOptions, "cremad": CremadOptions, "mosei": MoseiOptions}
+    cfg = DataConfig(name="mosei", mosei={"task": "emotions"}, ravdess={"vocal_channel": "song"})
+    assert cfg.options == MoseiOptions(task="emotions") and cfg.options_of("ravdess").vocal_channel == "song"
+    assert DataConfig(name="cremad").options == CremadOptions()  # defaults when not given
+    assert cfg != DataConfig(name="mosei") and cfg == DataConfig(**cfg.model_dump())
+
+
+def test_built_in_configs_dump_and_cache_keys_are_unchanged():
+    # the options moved from DataConfig fields to the adapters; the JSON (cell ids) and cache keys did not change
+    # (the pinned keys change only with avtca.data.cache.CACHE_VERSION or SYNTHETIC_DESIGN)
+    from avtca.data.cache import cache_key
+
+    dump = DataConfig(name="cremad", cremad={"labels": "perceived"}).model_dump(mode="json")
+    assert list(dump)[-5:] == ["n_jobs", "ravdess", "cremad", "mosei", "synthetic"]
+    assert dump["ravdess"] == {"vocal_channel": "speech", "audio_source": "wav"}
+    assert dump["cremad"] == {"labels": "perceived"}
+    assert dump["mosei"] == {"file": "unaligned_50.pkl", "format": "auto", "task": "sentiment", "seq_len": 50}
+    assert cache_key(DataConfig(root="/data/ravdess", ravdess={"vocal_channel": "song"})) == "7c5825d7572dcd95"
+    assert cache_key(DataConfig(name="mosei", root="/data/mosei", mosei={"seq_len": 20})) == "c5bf39167930b753"
+    assert cache_key(DataConfig(name="cremad", synthetic={"actors": 4})) == "11e72986e351889b"
+    schema = DataConfig.model_json_schema()["properties"]
+    assert list(schema)[-5:] == ["n_jobs", "ravdess", "cremad", "mosei", "synthetic"]
+    assert schema["ravdess"]["properties"]["vocal_channel"]["enum"] == ["speech", "song", "both"]
+
+
+def test_explain_lists_the_data_keys_and_each_datasets_options():
+    from ablations.explain import explain
+
+    lines = explain()
+    for key in ("frames", "crop.kind", "synthetic.actors", "ravdess.vocal_channel", "cremad.labels", "mosei.task"):
+        assert any(line.startswith(f"dataset.options.{key} ") for line in lines), key
+    assert not any(line.startswith(("dataset.options.name ", "dataset.options.root ")) for line in lines)

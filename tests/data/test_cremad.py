@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from avtca.data import build_splits
-from avtca.data.config import CremadOptions, SyntheticOptions
-from avtca.data.cremad import parse_name, perceived_labels, scan
+from avtca.data.config import SyntheticOptions
+from avtca.data.cremad import CremadOptions, parse_name, perceived_labels, scan
 from avtca.data.sources import DataLayoutError
 from avtca.data.synthetic import generate
 
@@ -57,7 +57,11 @@ def test_broken_clip_is_skipped_and_perceived_labels_drop_unvoted_clips(cremad_r
     s = build_splits(cfg, progress=False)
     assert len(s.train) + len(s.val) + len(s.test) == 16
     assert s.info.class_names == ("anger", "disgust", "fear", "happy", "neutral", "sad")
-    p = build_splits(cfg.model_copy(update={"cremad": CremadOptions(labels="perceived")}), progress=False)
+    perceived = small_cfg(
+        name="cremad", root=str(cremad_root), cache=str(tmp_path), protocol="random", cremad={"labels": "perceived"}
+    )
+    assert perceived.options == CremadOptions(labels="perceived") and cfg.options == CremadOptions()
+    p = build_splits(perceived, progress=False)
     n = len(p.train) + len(p.val) + len(p.test)
     votes = perceived_labels(cremad_root)
     assert n == sum(1 for k in votes if k not in ("1002_IEO_SAD_XX", "1003_IEO_DIS_XX"))

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from avtca.data import DataConfig, build_splits, to_device
-from avtca.data.config import MoseiOptions, SyntheticOptions
-from avtca.data.mosei import load
+from avtca.data.config import SyntheticOptions
+from avtca.data.mosei import MoseiOptions, load
 from avtca.data.sources import DataLayoutError
 from avtca.data.synthetic import generate
 

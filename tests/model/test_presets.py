@@ -7,7 +7,7 @@ import torch
 import yaml
 from pydantic import ValidationError
 
-from avtca.config.base import dump_yaml, flatten, validate
+from avtca.config.base import ConfigError, dump_yaml, flatten, validate
 from avtca.config.model import ModelConfig
 from avtca.models import PRESETS, count_parameters, create_model, model_config
 
@@ -72,15 +72,46 @@ def test_yaml_round_trip_gives_identical_parameter_shapes(name, tmp_path):
     assert shapes == {k: tuple(v.shape) for k, v in create_model(again).state_dict().items()}
 
 
-def test_override_spellings_agree_and_never_mutate():
+def test_dotted_overrides_apply_nested_and_never_mutate():
     cfg = model_config("avtca")
-    a = model_config(cfg, **{"fusion.kind": "lt"})
-    b = model_config(cfg, fusion__kind="lt")
-    c = model_config(cfg, overrides={"model.fusion.kind": "lt"})
-    assert a == b == c and a.fusion.kind == "lt"
+    a = model_config(cfg, **{"fusion.kind": "lt", "video.channel_attention.kind": "eca", "video.frames": 8})
+    assert (a.fusion.kind, a.video.channel_attention.kind, a.video.frames) == ("lt", "eca", 8)
+    assert model_config(cfg, modalities="audio").modalities == "audio"  # a one-part path is a plain keyword
     assert cfg.fusion.kind == "it" and PRESETS["avtca"]["fusion"]["kind"] == "it"
     with pytest.raises(ValidationError, match="frozen"):
         cfg.fusion = a.fusion
+
+
+@pytest.mark.parametrize(
+    ("overrides", "shown"),
+    [
+        ({"fusion__kind": "lt"}, r"'fusion__kind=' is not accepted; write the dotted path \*\*\{'fusion.kind': ...\}"),
+        (
+            {"model.fusion.kind": "lt"},
+            r"'model.fusion.kind': paths are relative to the model config; write \*\*\{'fusion.kind'",
+        ),
+        ({"overrides": {"fusion.kind": "lt"}}, r"overrides=\{...\} is not accepted; pass the dotted paths as keyword"),
+    ],
+)
+def test_other_override_spellings_fail_showing_the_accepted_one(overrides, shown):
+    for build in (model_config, create_model):
+        with pytest.raises(TypeError, match=shown) as err:
+            build("avtca", **overrides)
+        assert "(e.g. create_model('avtca', **{'fusion.kind': 'lt'}))" in str(err.value)
+
+
+def test_unknown_override_names_the_dotted_path_and_the_nearest_key():
+    with pytest.raises(ConfigError) as err:
+        model_config("avtca", **{"fusoin.kind": "lt"})
+    (line,) = err.value.problems
+    assert line.startswith("model.fusoin: unknown key; allowed keys are ") and line.endswith("(did you mean 'fusion'?)")
+    with pytest.raises(ConfigError) as err:
+        model_config("avtca", **{"video.channel_attention.reductoin": 4})
+    (line,) = err.value.problems
+    assert line.startswith(
+        "model.video.channel_attention.reductoin: unknown key; allowed keys are kind, layers, reduction"
+    )
+    assert line.endswith("(did you mean 'reduction'?)")
 
 
 def test_config_instances_build_the_same_model():

@@ -55,7 +55,7 @@ def test_config_slot_is_its_registry(slot):
 @pytest.mark.parametrize("slot", sorted(REGISTRIES))
 def test_every_kind_validates_in_model_config(slot):
     for kind in REGISTRIES[slot].names():
-        cfg = model_config("avtca", **{f"{slot}.kind": kind})
+        cfg = model_config("avtca", **{f"{slot.removeprefix('model.')}.kind": kind})  # paths relative to the model
         node = cfg
         for part in slot.split(".")[1:]:
             node = getattr(node, part)
