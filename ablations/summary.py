@@ -8,8 +8,7 @@ from typing import Any
 
 from ablations.cells import Cell
 from ablations.study import StudyConfig
-
-SUMMARY_METRICS = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
+from avtca.metrics import task_metrics
 
 
 def cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
@@ -55,7 +54,7 @@ def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
             continue
         metrics = trial_metrics(best)
         values[c.variant][study.objective.metric].append(best.value)
-        for m in SUMMARY_METRICS:
+        for m in task_metrics():  # the registry's order is the summary's column order
             if f"test/{m}" in metrics:
                 values[c.variant][f"test/{m}"].append(metrics[f"test/{m}"])
     rows = []
