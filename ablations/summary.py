@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from ablations.cells import Cell
@@ -84,3 +86,10 @@ def format_summary(study: StudyConfig, rows: list[dict[str, Any]]) -> str:
     lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n(* = reference; mean +- sample std over seeds and folds)"
+
+
+def print_summary(study: StudyConfig, cells: list[Cell], failed: Mapping[str, str]) -> None:
+    """The console summary at the end of a run: each failed cell and why (stderr), then the table."""
+    for cid, reason in failed.items():
+        print(f"failed cell {cid}: {reason}", file=sys.stderr)
+    print(format_summary(study, summary_rows(study, cells)))

@@ -108,7 +108,7 @@ def run_study(study, n_workers: int = 1, tracking: bool = False, around_workers=
     """
     from ablations.cells import enumerate_cells
     from ablations.launch import WorkerSpec, run_local, worker_fn
-    from ablations.run import prepare_optuna
+    from ablations.runner import prepare_optuna
 
     cells = enumerate_cells(study)
     prepare_optuna(study, cells)
