@@ -18,7 +18,6 @@ import torch
 from joblib import Parallel, delayed
 from joblib.externals.loky import reusable_executor
 from optuna.trial import TrialState
-from tqdm.auto import tqdm
 
 from ablations.cells import Cell
 from ablations.claims import ClaimStore, open_claim_store, worker_name
@@ -26,6 +25,7 @@ from ablations.masking import mask
 from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
 from ablations.study import StudyConfig
 from ablations.tracking import Tracker
+from avtca.training import SILENT, EpochBar, Progress
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any
 
 
 def run_cell(
-    spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary, progress: Any
+    spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary, progress: Progress
 ) -> int | None:
     """Run the cell's remaining trials (after cleaning up trials/runs left RUNNING by a dead worker)."""
     study = spec.study
@@ -164,7 +164,7 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
     storage = open_storage(study.storage_url)
     claims = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     tracker = Tracker(study.tracking, study.name) if spec.parent_run_id else None
-    progress = _epoch_bar() if spec.show_epochs else False
+    bar = _epoch_bar(study) if spec.show_epochs else None
     interval = max(1.0, study.resources.grace_s / 4)
     _terminate_as_interrupt()  # from here on, every signal ends in a marked claim
     try:
@@ -176,10 +176,9 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 continue
             try:
                 with Heartbeat(claims, cell.cell_id, worker, interval):
-                    if progress is not False:
-                        progress.reset(total=_epochs(study, cell))
-                        progress.set_description(cell.describe())
-                    number = run_cell(spec, cell, storage, tracker, runtime, summary, progress)
+                    if bar is not None:
+                        bar.restart(_epochs(study, cell), cell.describe())
+                    number = run_cell(spec, cell, storage, tracker, runtime, summary, bar or SILENT)
                 if summary.timed_out and number is None:
                     claims.fail(cell.cell_id, worker, "budget.timeout_s reached")
                     break
@@ -196,8 +195,8 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 summary.failed[cell.cell_id] = reason
                 print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")
     finally:
-        if progress is not False:
-            progress.close()
+        if bar is not None:
+            bar.close()
     return summary
 
 
@@ -244,8 +243,9 @@ def _epochs(study: StudyConfig, cell: Cell) -> int:
     return int(epochs) * len(cell.folds) * study.budget.trials_per_cell
 
 
-def _epoch_bar():
-    return tqdm(total=0, desc="epochs", unit="epoch", position=1, leave=False, dynamic_ncols=True)
+def _epoch_bar(study: StudyConfig) -> EpochBar:
+    # one bar across the worker's cells, restarted per cell (the single in-process worker only)
+    return EpochBar(0, study.objective.metric, position=1, dynamic_ncols=True, disable=False)
 
 
 def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:

@@ -32,7 +32,7 @@ from ablations.tracking.trial import TrialRuns
 from avtca.config.base import ConfigError, dump_yaml, flatten
 from avtca.data import dataset_info
 from avtca.metrics import task_metrics
-from avtca.training import Pruned, train
+from avtca.training import SILENT, Progress, Pruned, train
 
 # final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
@@ -154,7 +154,7 @@ class Objective:
         tracker: Any = None,
         parent_run_id: str | None = None,
         runtime: Mapping[str, Any] | None = None,
-        progress: Any = False,
+        progress: Progress = SILENT,
         tags: Mapping[str, Any] | None = None,
         train_fn: Callable[..., Any] | None = None,
     ):

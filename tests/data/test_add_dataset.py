@@ -13,7 +13,7 @@ from avtca.config.base import ConfigError, validate
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
 from avtca.experiment import resolve_experiment
-from avtca.training import train
+from avtca.training import SILENT, train
 from tests.recipes import recipe_module
 
 
@@ -57,7 +57,7 @@ def test_toy_dataset_prepares_splits_and_trains(tones):
     assert splits.train[0]["audio"].shape == (20, 12) and splits.train[0]["video"].shape == (8, 12)
     cfg = resolve_experiment("avtca", data=tones, train={"device": "cpu", "epochs": 1, "batch_size": 16, "threads": 1})
     assert cfg.model.video.kind == "features" and cfg.model.audio.in_dim == 20 and cfg.model.head.n_classes == 2
-    result = train(cfg, progress=False)
+    result = train(cfg, progress=SILENT)
     assert np.isfinite(result.metrics["test/accuracy"]) and len(result.history) == 1
 
 
