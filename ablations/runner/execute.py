@@ -28,7 +28,7 @@ class RunOptions:
     """How to run a study, beyond its study file: the file's path, the launcher and whether to render the report."""
 
     study_file: str | None = None
-    launcher: str = "local"  # a key of ablations.launch.LAUNCHERS
+    launcher: str = "local"  # a key of ablations.launchers.LAUNCHERS
     scheduler: str | None = None  # the dask scheduler's address (default a LocalCluster)
     report: bool = True
 
@@ -117,7 +117,8 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
 
 def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent: str, options: RunOptions) -> Launched:
     """Run the cells not yet complete on the study's workers, with a live line per running cell."""
-    from ablations.launch import LAUNCHERS, WorkerSpec, worker_fn
+    from ablations.launch import WorkerSpec, worker_fn
+    from ablations.launchers import LAUNCHERS
     from ablations.progress import StudyProgress
 
     n_workers = study.resources.n_jobs
