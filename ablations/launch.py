@@ -1,4 +1,4 @@
-"""Workers and launchers: each worker loops claim cell -> run its trials -> complete; launchers start N workers."""
+"""Workers: each loops claim cell -> run its trials -> complete (ablations.launchers starts N of them)."""
 
 from __future__ import annotations
 
@@ -15,10 +15,7 @@ from typing import Any
 
 import optuna
 import torch
-from joblib import Parallel, delayed
-from joblib.externals.loky import reusable_executor
 from optuna.trial import TrialState
-from tqdm.auto import tqdm
 
 from ablations.cells import Cell
 from ablations.claims import ClaimStore, open_claim_store, worker_name
@@ -26,6 +23,7 @@ from ablations.masking import mask
 from ablations.objective import Objective, best_trial, load_optuna_study, open_storage
 from ablations.study import StudyConfig
 from ablations.tracking import Tracker
+from avtca.training import SILENT, EpochBar, Progress
 
 
 @dataclass(frozen=True)
@@ -94,7 +92,7 @@ def runtime_for(study: StudyConfig, index: int, n_workers: int) -> dict[str, Any
 
 
 def run_cell(
-    spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary, progress: Any
+    spec: WorkerSpec, cell: Cell, storage: Any, tracker: Any, runtime: dict, summary: WorkerSummary, progress: Progress
 ) -> int | None:
     """Run the cell's remaining trials (after cleaning up trials/runs left RUNNING by a dead worker)."""
     study = spec.study
@@ -164,7 +162,7 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
     storage = open_storage(study.storage_url)
     claims = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     tracker = Tracker(study.tracking, study.name) if spec.parent_run_id else None
-    progress = _epoch_bar() if spec.show_epochs else False
+    bar = _epoch_bar(study) if spec.show_epochs else None
     interval = max(1.0, study.resources.grace_s / 4)
     _terminate_as_interrupt()  # from here on, every signal ends in a marked claim
     try:
@@ -176,10 +174,9 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 continue
             try:
                 with Heartbeat(claims, cell.cell_id, worker, interval):
-                    if progress is not False:
-                        progress.reset(total=_epochs(study, cell))
-                        progress.set_description(cell.describe())
-                    number = run_cell(spec, cell, storage, tracker, runtime, summary, progress)
+                    if bar is not None:
+                        bar.restart(_epochs(study, cell), cell.describe())
+                    number = run_cell(spec, cell, storage, tracker, runtime, summary, bar or SILENT)
                 if summary.timed_out and number is None:
                     claims.fail(cell.cell_id, worker, "budget.timeout_s reached")
                     break
@@ -196,8 +193,8 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                 summary.failed[cell.cell_id] = reason
                 print(f"\ncell {cell.describe()} failed: {reason}\n{traceback.format_exc(limit=6)}")
     finally:
-        if progress is not False:
-            progress.close()
+        if bar is not None:
+            bar.close()
     return summary
 
 
@@ -244,113 +241,9 @@ def _epochs(study: StudyConfig, cell: Cell) -> int:
     return int(epochs) * len(cell.folds) * study.budget.trials_per_cell
 
 
-def _epoch_bar():
-    return tqdm(total=0, desc="epochs", unit="epoch", position=1, leave=False, dynamic_ncols=True)
-
-
-def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
-    """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes."""
-    if n_workers <= 1:
-        return [worker_fn(0)]
-
-    if threading.current_thread() is threading.main_thread():
-        return _pool_started_without_interrupts(worker_fn, n_workers)
-    return _pool(worker_fn, n_workers)
-
-
-def _pool(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
-    try:
-        tasks = (delayed(_pool_task)(worker_fn, i) for i in range(n_workers))
-        return list(Parallel(n_jobs=n_workers, backend="loky")(tasks))
-    finally:
-        # idle loky workers otherwise keep the main process waiting ~5 s in loky's exit hook (issue 13)
-        executor = reusable_executor._executor
-        if executor is not None:
-            executor.shutdown(wait=True, kill_workers=True)
-
-
-def _pool_task(worker_fn: Callable[[int], Any], index: int) -> Any:
-    """One worker in a pool process. An interrupted worker (its claim already marked) returns None instead of
-    raising: an exception would make joblib kill the other workers while they still mark their own claims."""
-    try:
-        return worker_fn(index)
-    except KeyboardInterrupt:
-        return None
-
-
-_STOP_SIGNALS = ("SIGINT", "SIGTERM")
-_GRACE_S = 5.0  # how long interrupted workers get to stop by themselves before they are sent SIGTERM
-
-
-def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
-    """The loky pool, its worker processes spawned while SIGINT/SIGTERM are ignored (an ignored signal stays
-    ignored across exec), so a Ctrl-C that reaches a worker while its interpreter is still importing is not a
-    KeyboardInterrupt traceback; run_worker re-installs the handlers before it claims anything.
-
-    The pool is driven from a helper thread, so this (main) thread keeps receiving signals once the workers
-    exist (like storage set-up, the few milliseconds of spawning are not interruptible). On a signal the
-    workers get a grace period to stop by themselves (a terminal's Ctrl-C reached them too), are then sent
-    SIGTERM (a scheduler signalled this process alone), and the interrupt is re-raised.
-    """
-    stops = [getattr(signal, name) for name in _STOP_SIGNALS]
-    box: dict[str, Any] = {}
-
-    def drive() -> None:
-        try:
-            box["out"] = _pool(worker_fn, n_workers)
-        except BaseException as err:  # noqa: BLE001 - handed to the main thread
-            box["err"] = err
-
-    thread = threading.Thread(target=drive, name="avtca-pool", daemon=True)
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in stops}
-    try:
-        thread.start()
-        deadline = time.time() + 30
-        while thread.is_alive() and len(_pool_pids()) < n_workers and time.time() < deadline:
-            time.sleep(0.01)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        thread.join(timeout=_GRACE_S)
-        deadline = time.time() + 60
-        while thread.is_alive() and time.time() < deadline:
-            _stop_pool_workers(signal.SIGTERM)  # a worker still importing ignores it; sent again until it listens
-            thread.join(timeout=1.0)
-        raise
-    if "err" in box:
-        raise box["err"]
-    return box["out"]
-
-
-def _pool_pids() -> list[int]:
-    """Process ids of the reusable loky executor's workers ([] when there is none)."""
-    try:
-        executor = reusable_executor._executor
-        return list(getattr(executor, "_processes", None) or {}) if executor is not None else []
-    except Exception:  # noqa: BLE001 - joblib internals changed: no pids, the caller's timeouts still hold
-        return []
-
-
-def _stop_pool_workers(sig: int) -> None:
-    """Send `sig` to the pool's worker processes (each marks its claim FAILED and stops)."""
-    for pid in _pool_pids():
-        try:
-            os.kill(pid, sig)
-        except OSError:
-            pass
-
-
-def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
-    from ablations.scaleout.distributed import run_dask  # dask is optional: imported only when asked for
-
-    return run_dask(worker_fn, n_workers, **kw)
-
-
-LAUNCHERS: dict[str, Callable[..., list[Any]]] = {"local": run_local, "dask": _dask}
+def _epoch_bar(study: StudyConfig) -> EpochBar:
+    # one bar across the worker's cells, restarted per cell (the single in-process worker only)
+    return EpochBar(0, study.objective.metric, position=1, dynamic_ncols=True, disable=False)
 
 
 def worker_fn(spec: WorkerSpec) -> Callable[[int], WorkerSummary]:

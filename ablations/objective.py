@@ -31,11 +31,11 @@ from ablations.tracking import provenance
 from ablations.tracking.trial import TrialRuns
 from avtca.config.base import ConfigError, dump_yaml, flatten
 from avtca.data import dataset_info
-from avtca.training import Pruned, train
+from avtca.metrics import task_metrics
+from avtca.training import SILENT, Progress, Pruned, train
 
 # final metrics kept on the Optuna trial (one short user attr each) for the end-of-study summary; the rest is in MLflow
 SUMMARY_PREFIXES = ("val/", "test/")
-SUMMARY_NAMES = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
 # what MLflow would have received, kept on the trial when logging failed, so --resync-tracking can replay it
 BACKUP_ATTR = "tracking_backup"
 
@@ -109,7 +109,7 @@ def annotate_study(ostudy: optuna.Study, study: StudyConfig, study_file: str | N
 
 def summary_attrs(metrics: Mapping[str, float], objective: str) -> dict[str, float]:
     """The few final metrics a trial keeps as user attrs (the objective and the main test metrics)."""
-    keep = {objective, *(f"{p}{m}" for p in SUMMARY_PREFIXES for m in SUMMARY_NAMES)}
+    keep = {objective, *(f"{p}{m}" for p in SUMMARY_PREFIXES for m in task_metrics())}
     return {k: float(v) for k, v in metrics.items() if k in keep}
 
 
@@ -154,7 +154,7 @@ class Objective:
         tracker: Any = None,
         parent_run_id: str | None = None,
         runtime: Mapping[str, Any] | None = None,
-        progress: Any = False,
+        progress: Progress = SILENT,
         tags: Mapping[str, Any] | None = None,
         train_fn: Callable[..., Any] | None = None,
     ):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import statistics
+import sys
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 from ablations.cells import Cell
 from ablations.study import StudyConfig
-
-SUMMARY_METRICS = ("accuracy", "uar", "f1_macro", "acc2_non0", "acc7", "mae", "corr", "wacc", "f1_weighted")
+from avtca.metrics import task_metrics
 
 
 def cell_trials(study: StudyConfig, cells: list[Cell]) -> list[Any]:
@@ -55,7 +56,7 @@ def summary_rows(study: StudyConfig, cells: list[Cell]) -> list[dict[str, Any]]:
             continue
         metrics = trial_metrics(best)
         values[c.variant][study.objective.metric].append(best.value)
-        for m in SUMMARY_METRICS:
+        for m in task_metrics():  # the registry's order is the summary's column order
             if f"test/{m}" in metrics:
                 values[c.variant][f"test/{m}"].append(metrics[f"test/{m}"])
     rows = []
@@ -85,3 +86,10 @@ def format_summary(study: StudyConfig, rows: list[dict[str, Any]]) -> str:
     lines = ["  ".join(x.ljust(w) for x, w in zip(row, widths)) for row in table]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines) + "\n(* = reference; mean +- sample std over seeds and folds)"
+
+
+def print_summary(study: StudyConfig, cells: list[Cell], failed: Mapping[str, str]) -> None:
+    """The console summary at the end of a run: each failed cell and why (stderr), then the table."""
+    for cid, reason in failed.items():
+        print(f"failed cell {cid}: {reason}", file=sys.stderr)
+    print(format_summary(study, summary_rows(study, cells)))

@@ -175,6 +175,11 @@ class _TaskMetricNames(Mapping):
 METRIC_NAMES: Mapping[str, tuple[str, ...]] = _TaskMetricNames()
 
 
+def task_metrics() -> tuple[str, ...]:
+    """Every metric some task reports: tasks in registration order, each in its table order, once each."""
+    return tuple(dict.fromkeys(m for task in TASKS.values() for m in task.metrics))
+
+
 def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray) -> dict[str, float]:
     """Metrics for `task` (classification | regression | multilabel), keyed by the task's metric names."""
     _check_task(task)

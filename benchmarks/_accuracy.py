@@ -27,7 +27,7 @@ def accuracy_table(preset: str, cases: list[Any], args: Any, device: torch.devic
                    workdir: str) -> str:  # fmt: skip
     """Train each case for args.accuracy_epochs on synthetic data; val/test accuracy side by side."""
     from avtca.experiment import resolve_experiment
-    from avtca.training import train
+    from avtca.training import SILENT, train
 
     data = {"name": "ravdess", "root": "synthetic", "cache": workdir, "protocol": "actor6fold",
             "frames": args.frames, "image_size": args.image_size, "crop": {"kind": "none"},
@@ -37,7 +37,7 @@ def accuracy_table(preset: str, cases: list[Any], args: Any, device: torch.devic
         train_cfg = train_config(case, args.accuracy_epochs, device, amp_dtype)
         no_robustness = {"modality_off": [], "noise_levels": []}
         cfg = resolve_experiment(preset, data=data, train=train_cfg, eval=no_robustness)
-        result = train(cfg, progress=False if args.no_progress else None)
+        result = train(cfg, progress=SILENT if args.no_progress else None)
         m = result.metrics
         rows.append(
             [

@@ -107,8 +107,9 @@ def run_study(study, n_workers: int = 1, tracking: bool = False, around_workers=
     `around_workers` is an optional context manager entered just around the workers.
     """
     from ablations.cells import enumerate_cells
-    from ablations.launch import WorkerSpec, run_local, worker_fn
-    from ablations.run import prepare_optuna
+    from ablations.launch import WorkerSpec, worker_fn
+    from ablations.launchers import run_local
+    from ablations.runner import prepare_optuna
 
     cells = enumerate_cells(study)
     prepare_optuna(study, cells)

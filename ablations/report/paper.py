@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 from pydantic import Field
 
-from ablations.report.files import write_index, write_text
+from ablations.report.files import study_exports, write_index, write_text
 from ablations.report.formats import MD, TEX, Markup, fmt_delta, fmt_p, fmt_value, md_table, tex_label, tex_table
-from ablations.report.load import ReportInputError, load_runs
+from ablations.report.load import ReportInputError
 from ablations.report.metrics import METRICS, TASK_METRICS, dataset_label, main_metric
 from ablations.report.stats import DEFAULT_TEST, TESTS
 from ablations.report.table_text import protocol_text
@@ -74,18 +74,13 @@ def is_synthetic(runs: pd.DataFrame) -> bool:
 def find_studies(reports: Path) -> tuple[list[tuple[str, pd.DataFrame]], list[str]]:
     """Studies with a readable runs.csv under `reports/` (real data only) and notes on the ones left out."""
     found, notes = [], []
-    if not reports.is_dir():
-        return found, notes
-    for folder in sorted(p for p in reports.iterdir() if p.is_dir() and (p / "runs.csv").is_file()):
-        try:
-            runs = load_runs(folder / "runs.csv")
-        except ReportInputError as err:
-            notes.append(f"{folder.name}: left out, runs.csv unreadable ({err})")
-            continue
-        if is_synthetic(runs):
-            notes.append(f"{folder.name}: left out, synthetic data")
-            continue
-        found.append((folder.name, runs))
+    for name, runs in study_exports(reports):
+        if isinstance(runs, ReportInputError):
+            notes.append(f"{name}: left out, runs.csv unreadable ({runs})")
+        elif is_synthetic(runs):
+            notes.append(f"{name}: left out, synthetic data")
+        else:
+            found.append((name, runs))
     return found, notes
 
 

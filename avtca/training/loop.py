@@ -9,7 +9,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from avtca.config.base import suggest
 from avtca.metrics import METRIC_NAMES, default_monitor, higher_is_better
@@ -17,6 +16,7 @@ from avtca.training.config import ClipNorm, ClipValue, TrainConfig
 from avtca.training.errors import NonFiniteLoss, Pruned
 from avtca.training.evaluate import LossFn, Unpack, default_unpack, evaluate, task_outputs
 from avtca.training.optim import BestKeeper, LRSchedule, build_optimizer
+from avtca.training.progress import EpochBar, Progress, check_progress
 from avtca.training.runtime import Precision, autocast, resolve_device, resolve_precision
 
 Report = Callable[[int, dict[str, float]], None]
@@ -134,31 +134,6 @@ def resolve_monitor(cfg: TrainConfig, task: str) -> tuple[str, bool]:
     return monitor, hib
 
 
-class _Progress:
-    """Adapts the `progress` argument: None = own tqdm epoch bar, False = silent, tqdm-like, or callable."""
-
-    def __init__(self, progress: Any, total: int):
-        self.own = progress is None
-        self.target = (
-            tqdm(total=total, desc="epochs", unit="epoch", leave=False, disable=None) if self.own else progress
-        )
-
-    def step(self, epoch: int, metrics: dict[str, float], monitor: str) -> None:
-        target = self.target
-        if target is None or target is False:
-            return
-        if hasattr(target, "update"):
-            target.update(1)
-            if hasattr(target, "set_postfix"):
-                target.set_postfix({"loss": f"{metrics['train/loss']:.3f}", monitor: f"{metrics[monitor]:.3f}"})
-        else:
-            target(epoch, metrics)
-
-    def close(self) -> None:
-        if self.own:
-            self.target.close()
-
-
 def fit(
     model: nn.Module,
     loaders: Mapping[str, Any],
@@ -166,15 +141,17 @@ def fit(
     task: str,
     *,
     report: Report | None = None,
-    progress: Any = None,
+    progress: Progress | None = None,
     device: torch.device | str | None = None,
     unpack: Unpack | None = None,
 ) -> FitResult:
     """Train `model` on loaders['train'], validating on loaders['val'] each epoch; ends holding the best weights.
 
     `report(epoch, metrics)` is called after every epoch (1-based) and may raise Pruned, which propagates
-    with `.epoch` and `.history` set. A NaN/inf training loss raises NonFiniteLoss.
+    with `.epoch` and `.history` set. `progress(epoch, metrics)` is told too (None: an own epoch bar; SILENT).
+    A NaN/inf training loss raises NonFiniteLoss.
     """
+    progress = check_progress(progress)
     for split in ("train", "val"):
         if loaders.get(split) is None:
             raise ValueError(f"fit: loaders needs a '{split}' loader (got {', '.join(loaders) or 'none'})")
@@ -189,7 +166,8 @@ def fit(
     scaler = torch.amp.GradScaler(device.type) if precision.scaler else None
     loss_fn = make_loss(task, cfg)
     history: list[dict[str, Any]] = []
-    bar = _Progress(progress, cfg.epochs)
+    own_bar = EpochBar(cfg.epochs, monitor) if progress is None else None
+    tell = progress if own_bar is None else own_bar
     stopped = False
     try:
         for index in range(cfg.epochs):
@@ -225,7 +203,7 @@ def fit(
             value = metrics[monitor]
             stopped = keeper.update(epoch, value, model)
             schedule.end_epoch(index, value)
-            bar.step(epoch, metrics, monitor)
+            tell(epoch, dict(metrics))
             if report is not None:
                 try:
                     report(epoch, dict(metrics))
@@ -236,7 +214,8 @@ def fit(
             if stopped:
                 break
     finally:
-        bar.close()
+        if own_bar is not None:
+            own_bar.close()
     keeper.restore(model)
     return FitResult(
         history=history,

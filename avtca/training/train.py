@@ -19,6 +19,7 @@ from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
 from avtca.training.evaluate import evaluate, prediction_frame, robustness_conditions, robustness_evaluations
 from avtca.training.loop import Report, fit
+from avtca.training.progress import SILENT, Progress, check_progress
 from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
 
 if TYPE_CHECKING:
@@ -82,18 +83,21 @@ def _check_head(cfg: ExperimentConfig, task: str) -> None:
         )
 
 
-def train(cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Any = None) -> TrainResult:
+def train(
+    cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Progress | None = None
+) -> TrainResult:
     """Train cfg.model on fold `fold` of cfg.data, evaluate the best epoch on val/test and under robustness conditions.
 
     `report(epoch, metrics)` is called after each epoch and may raise avtca.training.Pruned;
-    `progress` is None (own epoch bar), False (silent, data preparation too), a tqdm-like object, or a
-    callable(epoch, metrics).
+    `progress(epoch, metrics)` is told after each epoch too: None is an own epoch bar, avtca.training.SILENT
+    shows nothing (data preparation too).
     """
+    progress = check_progress(progress)
     start = time.perf_counter()
     tcfg = cfg.train
     with torch_threads(tcfg.threads):
         seed_everything(tcfg.seed, tcfg.deterministic)
-        splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed, progress=progress is not False)
+        splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed, progress=progress is not SILENT)
         info = splits.info
         _check_head(cfg, info.task)
         # re-seed so the initial weights do not depend on how much randomness data preparation used

@@ -15,7 +15,7 @@ from avtca.config.base import ConfigError, validate
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main
 from avtca.experiment import resolve_experiment
-from avtca.training import train
+from avtca.training import SILENT, train
 from tests.recipes import recipe_module
 
 
@@ -77,7 +77,7 @@ def test_toy_dataset_prepares_splits_and_trains(tones):
     assert sum(map(len, parts)) == 30 and {a for p in parts for a in p.item_actors} == {"0", "1", "2"}
     cfg = resolve_experiment("avtca", data=tones, train={"device": "cpu", "epochs": 1, "batch_size": 16, "threads": 1})
     assert cfg.model.video.kind == "features" and cfg.model.audio.in_dim == 20 and cfg.model.head.n_classes == 2
-    result = train(cfg, progress=False)
+    result = train(cfg, progress=SILENT)
     assert np.isfinite(result.metrics["test/accuracy"]) and len(result.history) == 1
 
 

@@ -33,7 +33,7 @@ def with_password(servers, url: str) -> str:
 
 def prepare(study_path: Path, storage: str, tracking: str) -> list:
     """What must happen once before workers start (the schema-creation race of concurrent first connections): storage, study, parent run."""
-    from ablations.run import prepare_optuna
+    from ablations.runner import prepare_optuna
     from ablations.study import load_study
     from ablations.tracking import Tracker
 

@@ -75,7 +75,7 @@ def _mount_tmpfs(where: Path, size: str) -> bool:
 @pytest.mark.slow
 def test_disk_full_study_on_a_real_tiny_tmpfs(workdir, capsys, monkeypatch):
     """The storage folder fills up between the storage set-up and the first claim: exit 1, nothing left RUNNING."""
-    from ablations import run
+    from ablations.runner import execute as run
 
     disk = workdir / "disk"
     if os.geteuid() != 0 or not _mount_tmpfs(disk, "256k"):

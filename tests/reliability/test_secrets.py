@@ -48,7 +48,7 @@ def test_urls_without_secrets_are_unchanged():
 def test_report_failure_warning_masks_the_tracking_uri(workdir, capsys, monkeypatch):
     import importlib
 
-    from ablations import run
+    from ablations import runner as run
     from ablations.study import load_study
 
     render_module = importlib.import_module("ablations.report.render")
@@ -66,7 +66,7 @@ def test_report_failure_warning_masks_the_tracking_uri(workdir, capsys, monkeypa
 
 
 def test_dry_run_header_masks_query_passwords(workdir, capsys):
-    from ablations.run import print_plan
+    from ablations.runner import print_plan
     from ablations.study import load_study
 
     study = load_study(

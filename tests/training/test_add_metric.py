@@ -46,3 +46,11 @@ def test_recipe_metric_is_a_valid_study_objective(kappa):
     assert objective_problems(study) == []
     wrong = study.model_copy(update={"objective": study.objective.model_copy(update={"direction": "minimize"})})
     assert objective_problems(wrong) == ["objective.direction: 'minimize' for val/kappa; it should be 'maximize'"]
+
+
+def test_recipe_metric_reaches_the_end_of_study_summary(kappa):
+    from ablations.objective import summary_attrs
+
+    final = {"val/accuracy": 0.5, "test/kappa": 0.25, "test/uar": 0.5, "train/loss": 1.0, "test_robust/x/kappa": 0.1}
+    # the trial keeps the objective and every task metric of val/ and test/, in one list read from the registry
+    assert summary_attrs(final, "val/accuracy") == {"val/accuracy": 0.5, "test/kappa": 0.25, "test/uar": 0.5}

@@ -1,3 +1,5 @@
+import io
+
 import numpy as np
 import pytest
 import torch
@@ -5,7 +7,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from avtca.config.base import validate
-from avtca.training import NonFiniteLoss, Pruned, TrainConfig, evaluate, fit, runtime
+from avtca.training import SILENT, EpochBar, NonFiniteLoss, Pruned, TrainConfig, evaluate, fit, runtime
 from avtca.training.runtime import resolve_precision, seed_everything
 from tests.training.toys import N_CLASSES, ToyAV, ToyModel, loaders, unpack
 
@@ -18,7 +20,7 @@ def _cfg(**kw) -> TrainConfig:
 def _run(seed: int, **kw):
     seed_everything(seed)
     model = ToyModel()
-    result = fit(model, loaders(seed=seed), _cfg(**kw), "classification", unpack=unpack, progress=False)
+    result = fit(model, loaders(seed=seed), _cfg(**kw), "classification", unpack=unpack, progress=SILENT)
     return model, result
 
 
@@ -33,7 +35,7 @@ def test_fit_learns_and_reports_every_epoch():
         cfg,
         "classification",
         unpack=unpack,
-        progress=False,
+        progress=SILENT,
         report=lambda epoch, m: seen.append((epoch, dict(m))),
     )
     assert [e for e, _ in seen] == [1, 2, 3, 4, 5, 6]
@@ -76,7 +78,7 @@ class _NaNAfter(ToyModel):
 def test_nan_loss_raises_with_epoch_and_step():
     # 64 samples / batch 16 = 4 steps per epoch; NaN from call 6 on = epoch 2, step 1
     with pytest.raises(NonFiniteLoss, match="epoch 2, step 1") as info:
-        fit(_NaNAfter(5), loaders(), _cfg(), "classification", unpack=unpack, progress=False)
+        fit(_NaNAfter(5), loaders(), _cfg(), "classification", unpack=unpack, progress=SILENT)
     assert (info.value.epoch, info.value.step) == (2, 1)
     # the NaN loss back-propagated into the weights before the check: the error says which ones
     assert "head.weight" in info.value.bad_params and "already non-finite" in str(info.value)
@@ -91,7 +93,7 @@ def test_pruned_from_report_stops_training_and_carries_history():
             raise Pruned("median pruner")
 
     with pytest.raises(Pruned) as info:
-        fit(ToyModel(), loaders(), _cfg(epochs=5), "classification", unpack=unpack, progress=False, report=report)
+        fit(ToyModel(), loaders(), _cfg(epochs=5), "classification", unpack=unpack, progress=SILENT, report=report)
     assert epochs_seen == [1, 2]
     assert info.value.epoch == 2 and [h["epoch"] for h in info.value.history] == [1, 2]
 
@@ -140,7 +142,7 @@ def test_early_stopping_stops_at_patience_and_restores_best_weights():
         cfg,
         "classification",
         unpack=unpack,
-        progress=False,
+        progress=SILENT,
         report=lambda epoch, m: weights.__setitem__(epoch, model.w.detach().clone()),
     )
     assert [h["val/accuracy"] for h in result.history] == pytest.approx([0.3, 0.8, 0.5, 0.8])
@@ -151,7 +153,7 @@ def test_early_stopping_stops_at_patience_and_restores_best_weights():
 
 def test_monitor_typo_is_a_clear_error():
     with pytest.raises(ValueError, match=r"train.monitor: 'val/acuracy'.*did you mean 'val/accuracy'"):
-        fit(ToyModel(), loaders(), _cfg(monitor="val/acuracy"), "classification", unpack=unpack, progress=False)
+        fit(ToyModel(), loaders(), _cfg(monitor="val/acuracy"), "classification", unpack=unpack, progress=SILENT)
 
 
 def test_min_mode_monitor_on_val_loss():
@@ -164,7 +166,7 @@ def test_other_tasks_train(task, key):
     seed_everything(0)
     n_out = {"regression": 1, "multilabel": 6}[task]
     model = ToyModel(n_out)
-    res = fit(model, loaders(task=task), _cfg(epochs=5), task, unpack=unpack, progress=False)
+    res = fit(model, loaders(task=task), _cfg(epochs=5), task, unpack=unpack, progress=SILENT)
     assert res.monitor == key
     first, last = res.history[0], res.history[-1]
     assert last["train/loss"] < first["train/loss"]
@@ -183,12 +185,12 @@ def test_bf16_autocast_and_channels_last_on_cpu():
         _cfg(epochs=2, amp="bf16", channels_last=True),
         "classification",
         unpack=unpack,
-        progress=False,
+        progress=SILENT,
     )
     assert res.precision.name == "bf16"
     assert all(np.isfinite(h["train/loss"]) for h in res.history)
     with pytest.raises(RuntimeError, match="fp16.*needs a CUDA device"):
-        fit(ToyModel(), loaders(), _cfg(amp="fp16"), "classification", unpack=unpack, progress=False)
+        fit(ToyModel(), loaders(), _cfg(amp="fp16"), "classification", unpack=unpack, progress=SILENT)
 
 
 @pytest.mark.parametrize("native", [True, False])
@@ -200,7 +202,7 @@ def test_bf16_on_a_cpu_without_bf16_instructions_is_warned_about(monkeypatch, re
     assert resolve_precision("auto", torch.device("cpu")).name == "off"  # the default never picks it on CPU
 
 
-def test_progress_callable_and_tqdm_like():
+def test_progress_is_one_callable_type():
     calls = []
     fit(
         ToyModel(),
@@ -208,19 +210,28 @@ def test_progress_callable_and_tqdm_like():
         _cfg(epochs=2),
         "classification",
         unpack=unpack,
-        progress=lambda epoch, m: calls.append(epoch),
+        progress=lambda epoch, m: calls.append((epoch, sorted(k for k in m if k.startswith("train/loss")))),
     )
-    assert calls == [1, 2]
+    assert calls == [(1, ["train/loss"]), (2, ["train/loss"])]
 
-    class Bar:
-        n = 0
-
-        def update(self, k):
-            self.n += k
-
-    bar = Bar()
+    shown = io.StringIO()
+    bar = EpochBar(0, "val/accuracy", file=shown, disable=False)  # one bar across runs, as a study worker uses it
+    bar.restart(3, "cell")
     fit(ToyModel(), loaders(), _cfg(epochs=3), "classification", unpack=unpack, progress=bar)
-    assert bar.n == 3
+    assert bar.bar.n == 3 and "val/accuracy=" in bar.bar.postfix and "loss=" in bar.bar.postfix
+    bar.close()
+    assert "cell" in shown.getvalue()
+
+
+class _TqdmLike:  # the old tqdm-like hook is not callable: a callable (e.g. EpochBar) replaces it
+    def update(self, k):
+        pass
+
+
+@pytest.mark.parametrize("wrong", [False, True, "bar", 3, _TqdmLike()])
+def test_a_wrong_progress_type_is_a_clear_type_error(wrong):
+    with pytest.raises(TypeError, match=r"progress: expected None .*SILENT or a callable\(epoch, metrics\)"):
+        fit(ToyModel(), loaders(), _cfg(epochs=1), "classification", unpack=unpack, progress=wrong)
 
 
 def test_clipping_bounds_the_update():
@@ -236,7 +247,7 @@ def test_clipping_bounds_the_update():
         clip={"kind": "norm", "max_norm": 0.01},
     )
     one = {"train": DataLoader(ToyAV(16, 1), batch_size=16), "val": loaders()["val"]}
-    fit(model, one, cfg, "classification", unpack=unpack, progress=False)
+    fit(model, one, cfg, "classification", unpack=unpack, progress=SILENT)
     after = torch.cat([p.detach().flatten() for p in model.parameters()])
     assert (after - before).norm().item() == pytest.approx(0.1, rel=1e-3)
 

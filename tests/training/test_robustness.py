@@ -3,7 +3,16 @@ import torch
 
 from avtca.config.base import validate
 from avtca.metrics import METRIC_NAMES
-from avtca.training import Condition, EvalConfig, TrainConfig, evaluate, evaluate_robustness, fit, robustness_conditions
+from avtca.training import (
+    SILENT,
+    Condition,
+    EvalConfig,
+    TrainConfig,
+    evaluate,
+    evaluate_robustness,
+    fit,
+    robustness_conditions,
+)
 from avtca.training.runtime import seed_everything
 from tests.training.toys import ToyModel, loaders, unpack
 
@@ -42,7 +51,7 @@ def test_robustness_keys_and_an_audio_only_model_ignores_video():
     model = ToyModel(use="audio")
     cfg = validate(TrainConfig, {"epochs": 5, "lr": 0.05, "optimizer": {"kind": "adamw"}, "device": "cpu"})
     ld = loaders()
-    fit(model, ld, cfg, "classification", unpack=unpack, progress=False)
+    fit(model, ld, cfg, "classification", unpack=unpack, progress=SILENT)
     clean = evaluate(model, ld["test"], "classification", unpack=unpack, prefix="test/").metrics
     conds = robustness_conditions(["audio", "video"], [0.5, 1.0])
     rob = evaluate_robustness(model, ld["test"], "classification", conds, unpack=unpack)

@@ -12,7 +12,7 @@ import avtca
 from avtca.data import build_splits
 from avtca.experiment import resolve_experiment
 from avtca.metrics import METRIC_NAMES
-from avtca.training import Pruned, evaluate, save_best, train
+from avtca.training import SILENT, Pruned, evaluate, save_best, train
 
 CONDITIONS = ["audio_off", "video_off", "audio_noise_0.5", "video_noise_0.5", "audio_noise_1.0", "video_noise_1.0"]
 
@@ -52,7 +52,7 @@ def _cfg(data, preset="avtca", **train_kw):
 def test_train_learns_above_chance_with_all_documented_outputs(data, tmp_path):
     cfg = _cfg(data, epochs=10, batch_size=8, lr=1e-3, scheduler={"kind": "cosine"}, monitor="val/loss")
     epochs = []
-    result = train(cfg, report=lambda epoch, metrics: epochs.append(epoch), progress=False)
+    result = train(cfg, report=lambda epoch, metrics: epochs.append(epoch), progress=SILENT)
     assert epochs == list(range(1, 11)) and len(result.history) == 10
     assert result.history[-1]["train/loss"] < 0.75 * result.history[0]["train/loss"]
     # 8 classes, 19 test clips: chance is 0.125 and P(accuracy >= 6/19 by chance) = 0.024
@@ -81,7 +81,7 @@ def test_train_learns_above_chance_with_all_documented_outputs(data, tmp_path):
 
 def test_same_seed_reproduces_a_run_and_another_seed_does_not(data):
     def run(seed):
-        res = train(_cfg(data, "avtca-audio", epochs=2, seed=seed), progress=False)
+        res = train(_cfg(data, "avtca-audio", epochs=2, seed=seed), progress=SILENT)
         hist = [{k: v for k, v in h.items() if k != "train/seconds"} for h in res.history]
         return hist, res
 
@@ -97,7 +97,7 @@ def test_pruned_stops_train_and_robustness_can_be_switched_off(data):
         raise Pruned()
 
     with pytest.raises(Pruned) as info:
-        train(_cfg(data, "avtca-audio", epochs=5), report=report, progress=False)
+        train(_cfg(data, "avtca-audio", epochs=5), report=report, progress=SILENT)
     assert info.value.epoch == 1 and len(info.value.history) == 1
 
     cfg = resolve_experiment(
@@ -106,7 +106,7 @@ def test_pruned_stops_train_and_robustness_can_be_switched_off(data):
         train={"epochs": 1, "device": "cpu"},
         eval={"modality_off": ["video"], "noise_levels": [], "splits": ["val", "test"]},
     )
-    metrics = train(cfg, progress=False).metrics
+    metrics = train(cfg, progress=SILENT).metrics
     robust = {k.rsplit("/", 1)[0] for k in metrics if "_robust/" in k}
     assert robust == {"val_robust/video_off", "test_robust/video_off"}
 
@@ -119,7 +119,7 @@ def test_a_head_that_does_not_fit_the_task_is_a_clear_error(data):
     with pytest.raises(
         ValueError, match="model.head.kind: 'regression' does not fit the ravdess task 'classification'"
     ):
-        train(bad, progress=False)
+        train(bad, progress=SILENT)
 
 
 @pytest.mark.parametrize("task,head", [("sentiment", "regression"), ("emotions", "multilabel")])
@@ -135,7 +135,7 @@ def test_mosei_feature_tasks_train_end_to_end(task, head):
         }
         cfg = _cfg(data, epochs=3, lr=1e-3)
         assert cfg.model.head.kind == head
-        result = train(cfg, progress=False)
+        result = train(cfg, progress=SILENT)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     names = (*METRIC_NAMES[head], "loss")
@@ -160,7 +160,7 @@ def test_mosei_feature_tasks_train_end_to_end(task, head):
 
 def test_silent_train_prepares_fresh_data_without_printing(data, tmp_path, capfd):
     fresh = {**data, "cache": str(tmp_path / "cache"), "synthetic": {**data["synthetic"], "actors": 3}}
-    train(_cfg(fresh, "avtca-audio", epochs=1), progress=False)
+    train(_cfg(fresh, "avtca-audio", epochs=1), progress=SILENT)
     out, err = capfd.readouterr()
     assert (tmp_path / "cache" / "prepare-log.jsonl").exists()  # generated and prepared in this call
     assert "synthetic" not in err and "prepare" not in err and "clips ready" not in err, err[-500:]
@@ -168,7 +168,7 @@ def test_silent_train_prepares_fresh_data_without_printing(data, tmp_path, capfd
 
 def test_predictions_have_one_row_per_condition_and_test_clip_matching_the_metrics(data):
     cfg = _cfg(data, "avtca-audio", epochs=1)
-    result = train(cfg, progress=False)
+    result = train(cfg, progress=SILENT)
     pred = result.predictions
     assert list(pred.columns) == ["condition", "clip", "actor", "target", "prediction"]
     splits = build_splits(cfg.data, fold=0, seed=cfg.train.seed)
