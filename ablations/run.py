@@ -221,11 +221,18 @@ def _finish(
     stale = set(store.stale())
     live = {cid for cid, st in final.items() if st.state == "RUNNING" and cid not in stale}
     elsewhere = [c for c in cells if c.cell_id in live]  # owned by live workers of other commands
+    untracked: list[str] = []
+    if len(complete) == len(cells) and not interrupted:  # complete in Optuna; MLflow must hold every run too
+        from ablations.integrity import check_tracked
+
+        untracked = check_tracked(study, cells, tracker, str(args.study))
     try:
         # runs of dead/interrupted workers never stay RUNNING; those of completed trials end FINISHED
         killed = tracker.kill_running(keep=live, finished=completed_run_ids(study, cells))
         if not elsewhere or interrupted:
-            status = "FINISHED" if len(complete) == len(cells) else ("KILLED" if interrupted else "FAILED")
+            status = (
+                "FINISHED" if len(complete) == len(cells) and not untracked else ("KILLED" if interrupted else "FAILED")
+            )
             tracker.end(parent, status)
     except Exception as err:  # noqa: BLE001
         killed = []
@@ -252,6 +259,9 @@ def _finish(
             f"{len(cells) - len(complete)} cell(s) not complete; run the same command again to retry them",
             file=sys.stderr,
         )
+        return EXIT_FAILED
+    if untracked:
+        print("\n".join(untracked), file=sys.stderr)
         return EXIT_FAILED
     if study.report.kind == "render" and not args.no_report:
         folder = render_report(study)
