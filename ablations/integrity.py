@@ -75,10 +75,16 @@ def sql_finished_cells(url: str, names: set[str]) -> set[str]:
     from optuna.storages import RDBStorage
 
     connect = {"connect_args": {"connect_timeout": 5}} if url.startswith(("postgres", "postgresql")) else {}
+    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **connect)
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    if not {"studies", "trials", "version_info"} <= tables:
+        return set()  # Optuna's tables are gone (or were never made): no trial backs any claim
+    # with its tables present, opening the storage writes nothing (it would fill an empty version_info)
     storage = RDBStorage(url, engine_kwargs=connect, skip_table_creation=True, skip_compatibility_check=True)
     try:
-        if not sa.inspect(storage.engine).has_table("trials"):
-            return set()  # the tables are gone (or were never made): no trial backs any claim
         return _finished_in(storage, names)
     finally:
         storage.engine.dispose()
@@ -178,9 +184,12 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
             os.fsync(fh.fileno())
         done.append(f"cut {path} after its last whole record (copy kept as {backup.name})")
     problems, lost = diagnose(study, cells)
-    store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
-    for cid in lost:
-        store.release(cid)
+    if path is None:
+        _forget_sql_claims(study, lost)
+    else:
+        store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+        for cid in lost:
+            store.release(cid)
     if lost:
         done.append(f"released {len(lost)} cell(s) whose trial was lost; they run again")
     _, still = diagnose(study, cells)
@@ -188,6 +197,26 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
         where = mask(study.storage_url) if path is None else path
         raise OSError(f"{where} is still damaged after the repair; restore it from a backup")
     return done
+
+
+def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
+    """Delete the COMPLETE claims of cells that lost their trial (SqlClaimStore.release gives back RUNNING ones
+    only, on purpose: a worker must never drop a finished cell), so that they are claimed and run again."""
+    if not ids:
+        return
+    # SQLAlchemy (heavy) loads only for a database storage
+    import sqlalchemy as sa
+
+    from ablations.claims.sql import TABLE
+
+    engine = sa.create_engine(to_sqlalchemy_url(study.storage_url), poolclass=sa.pool.NullPool)
+    sql = sa.text(f"DELETE FROM {TABLE} WHERE study = :study AND cell_id = :cell AND state = 'COMPLETE'")
+    try:
+        with engine.begin() as conn:
+            for cid in ids:
+                conn.execute(sql, {"study": study.name, "cell": cid})
+    finally:
+        engine.dispose()
 
 
 def untracked_cells(study: StudyConfig, cells: list[Cell], tracker: Any) -> list[Cell]:
