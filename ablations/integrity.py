@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from optuna.storages import BaseStorage, JournalStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import TrialState
 
@@ -28,9 +28,10 @@ from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
-from ablations.tracking.read import live_runs
+from ablations.tracking.read import LiveRuns, live_runs, peek_live_runs
 
 FINISHED_TRIALS = ("COMPLETE", "PRUNED")
+UNTRACKED = "COMPLETE, no MLflow run (--resync-tracking)"  # a --dry-run state
 
 
 def journal_path(study: StudyConfig) -> Path | None:
@@ -72,22 +73,28 @@ def sql_finished_cells(url: str, names: set[str]) -> set[str]:
     """Like `finished_cells` for a database storage, read-only: no table is created; none there means no trial."""
     # SQLAlchemy (heavy) loads only for a database storage
     import sqlalchemy as sa
-    from optuna.storages import RDBStorage
 
-    connect = {"connect_args": {"connect_timeout": 5}} if url.startswith(("postgres", "postgresql")) else {}
-    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **connect)
+    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **_connect(url))
     try:
         tables = set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
     if not {"studies", "trials", "version_info"} <= tables:
         return set()  # Optuna's tables are gone (or were never made): no trial backs any claim
-    # with its tables present, opening the storage writes nothing (it would fill an empty version_info)
-    storage = RDBStorage(url, engine_kwargs=connect, skip_table_creation=True, skip_compatibility_check=True)
+    storage = _read_rdb(url)
     try:
         return _finished_in(storage, names)
     finally:
         storage.engine.dispose()
+
+
+def _connect(url: str) -> dict[str, Any]:
+    return {"connect_args": {"connect_timeout": 5}} if url.startswith(("postgres", "postgresql")) else {}
+
+
+def _read_rdb(url: str) -> RDBStorage:
+    """The Optuna database storage opened without creating tables (with them present, it writes nothing)."""
+    return RDBStorage(url, engine_kwargs=_connect(url), skip_table_creation=True, skip_compatibility_check=True)
 
 
 def _study_names(study: StudyConfig, cells: list[Cell]) -> set[str]:
@@ -199,6 +206,18 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
     return done
 
 
+def with_tracking_states(study: StudyConfig, cells: list[Cell], states: dict[str, str]) -> dict[str, str]:
+    """--dry-run: complete cells whose MLflow run is gone show as `COMPLETE, no MLflow run`; writes nothing."""
+    complete = [c for c in cells if states.get(c.cell_id) == "COMPLETE"]
+    if not complete:
+        return states
+    try:
+        lost = untracked_cells(study, complete, peek_live_runs(study.tracking, study.name))
+    except Exception:  # noqa: BLE001 - a plan stays a plan; the real run checks MLflow at its end and says why
+        return states
+    return {**states, **{c.cell_id: UNTRACKED for c in lost}}
+
+
 def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
     """Delete the COMPLETE claims of cells that lost their trial (SqlClaimStore.release gives back RUNNING ones
     only, on purpose: a worker must never drop a finished cell), so that they are claimed and run again."""
@@ -219,28 +238,33 @@ def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
         engine.dispose()
 
 
-def untracked_cells(study: StudyConfig, cells: list[Cell], tracker: Any) -> list[Cell]:
+def untracked_cells(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> list[Cell]:
     """The cells with a COMPLETE trial that has no MLflow run id, or whose run is gone from the study's experiment
     (deleted, or the tracking store lost or replaced) and was not re-synced."""
-    live = live_runs(tracker)
     by_id = {c.cell_id: c for c in cells}
-    storage = open_storage(study.storage_url, create=False)
+    sql = journal_path(study) is None
+    # read-only (--dry-run calls this): the claims say these cells are complete, so the storage exists
+    storage = _read_rdb(study.storage_url) if sql else open_storage(study.storage_url, create=False)
     names = _study_names(study, cells)
     missing: set[str] = set()
-    for frozen in storage.get_all_studies():
-        if frozen.study_name not in names:
-            continue
-        for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
-            cid = trial.user_attrs.get("cell_id")
-            if cid in by_id and not live.has_run(cid, trial.number, trial.user_attrs.get("mlflow_run_id")):
-                missing.add(cid)
+    try:
+        for frozen in storage.get_all_studies():
+            if frozen.study_name not in names:
+                continue
+            for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
+                cid = trial.user_attrs.get("cell_id")
+                if cid in by_id and not live.has_run(cid, trial.number, trial.user_attrs.get("mlflow_run_id")):
+                    missing.add(cid)
+    finally:
+        if sql:
+            storage.engine.dispose()
     return [c for c in cells if c.cell_id in missing]
 
 
 def check_tracked(study: StudyConfig, cells: list[Cell], tracker: Any, study_file: str = "STUDY.yaml") -> list[str]:
     """Problems when complete cells lack their MLflow run (the report would miss them), with the repair; [] if none."""
     try:
-        lost = untracked_cells(study, cells, tracker)
+        lost = untracked_cells(study, cells, live_runs(tracker))
     except Exception as err:  # noqa: BLE001 - an unreadable tracking store cannot vouch for any run
         problem = f"tracking: cannot read the runs of '{study.name}' at {mask(study.tracking)}: {mask(err)}"
     else:

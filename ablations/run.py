@@ -101,7 +101,7 @@ def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], ou
     for c in cells:
         fold = "all" if c.fold < 0 else str(c.fold)
         print(f"  {c.variant:<{width}}  {c.seed:>4}  {fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
-    todo = sum(1 for s in states.values() if s != "COMPLETE")
+    todo = sum(1 for s in states.values() if not s.startswith("COMPLETE"))
     print(
         f"{todo} to run, {len(cells) - todo} already complete ({study.budget.trials_per_cell} trial(s) per cell)",
         file=out,
@@ -325,7 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     if args.dry_run:
-        print_plan(study, cells, states)
+        from ablations.integrity import with_tracking_states
+
+        print_plan(study, cells, with_tracking_states(study, cells, states))
         if args.pilot:
             return _pilot(args.pilot, cells, study)
         return EXIT_OK

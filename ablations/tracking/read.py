@@ -182,3 +182,14 @@ class LiveRuns:
 def live_runs(tracker: Any) -> LiveRuns:
     """The live runs of the tracker's study experiment (deleted runs are not listed)."""
     return LiveRuns(_all_runs(tracker.client, tracker.experiment_id))
+
+
+def peek_live_runs(tracking_uri: str, study_name: str) -> LiveRuns:
+    """Like `live_runs`, read-only for --dry-run: no store or experiment is created (none there: no runs)."""
+    if tracking_uri.startswith("sqlite:") and not Path(tracking_uri.split(":///", 1)[-1].split("?", 1)[0]).exists():
+        return LiveRuns([])
+    client = _client(tracking_uri)
+    exp = client.get_experiment_by_name(study_name)
+    if exp is None or exp.lifecycle_stage == "deleted":
+        return LiveRuns([])
+    return LiveRuns(_all_runs(client, exp.experiment_id))

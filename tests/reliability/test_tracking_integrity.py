@@ -44,6 +44,12 @@ def test_complete_cell_without_its_run_fails_until_resynced(finished, damage, ca
         _mlflow(finished).search_experiments()  # creates the empty store
         lost = _cell_ids(finished)
     path = write_study(finished, report=RENDER)
+    before = (finished / "mlflow.db").read_bytes()
+    assert run_main([path, "--dry-run"]) == 0  # the plan says so, and writes nothing
+    out = capsys.readouterr().out
+    assert all(f"{cid}  COMPLETE, no MLflow run (--resync-tracking)" in out for cid in lost)
+    assert out.count("no MLflow run") == len(lost) and "0 to run, 2 already complete" in out
+    assert (finished / "mlflow.db").read_bytes() == before
     assert run_main([path]) == 1
     captured = capsys.readouterr()
     assert all(cid in captured.err for cid in lost) and f"{len(lost)} complete cell(s)" in captured.err
