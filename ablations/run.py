@@ -62,12 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--resync-tracking",
         action="store_true",
-        help="create the MLflow runs of completed trials whose logging failed, then exit",
+        help="create the MLflow runs of completed trials whose logging failed or whose run is gone, then exit",
     )
     p.add_argument(
         "--repair-storage",
         action="store_true",
-        help="repair a damaged journal (cut-off record, lost trials) so the affected cells run again",
+        help="repair a damaged storage (journal cut-off record, lost trials) so the affected cells run again",
     )
     p.add_argument("--explain", action="store_true", help="list every study-file key and exit")
     p.add_argument("--schema", action="store_true", help="print the study file's JSON schema and exit")
