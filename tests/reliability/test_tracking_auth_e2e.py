@@ -76,7 +76,7 @@ def test_study_logs_through_a_tracking_uri_with_user_and_password(workdir, data_
     path = write_study(workdir, report={"kind": "render", "out": "reports"})
     uri = f"http://alice:{SECRET}@127.0.0.1:{port}"
     outputs = []
-    for argv in ([], ["--resync-tracking"], ["--dry-run"]):
+    for argv in (["--n-jobs", "2"], ["--resync-tracking"], ["--dry-run"]):  # worker processes log too
         proc = subprocess.run(
             [PYTHON, "-m", "ablations.run", str(path), "--tracking-uri", uri, *argv],
             cwd=workdir,
