@@ -277,8 +277,9 @@ def check_tracked(study: StudyConfig, cells: list[Cell], tracker: Any, study_fil
         )
     return [
         problem,
-        f"tracking: the study is not complete until they are logged; to repair, run python -m ablations.run "
-        f"{study_file} --resync-tracking (recreates the runs from the Optuna storage), then the same command again",
+        f"tracking: the study is not complete until MLflow holds a run for every completed trial; to repair, run "
+        f"python -m ablations.run {study_file} --resync-tracking (recreates the missing runs from the Optuna "
+        f"storage), then the same command again",
     ]
 
 

@@ -136,8 +136,9 @@ def sweep_leftovers(cfg: DataConfig) -> list[Path]:
     """Remove what interrupted or failed preparations of `cfg` left; call only while holding `lock_path(cfg)`.
 
     Temp copies of the cache (`sweep_temporaries`), an empty `.partial` shard folder (one with shards is kept:
-    an interrupted run resumes from it), and the lock file of the layout before `.locks/`, unlinked only while
-    we hold it (an older process waiting on it would otherwise prepare beside us).
+    an interrupted run resumes from it), and the lock file of the layout before `.locks/` when no process holds
+    it (a process of an older version holding it is preparing: it stays). Other entries' leftovers are left
+    alone: without their lock, an empty `.partial` folder may be one another process just made.
     """
     found = sweep_temporaries(cache_dir(cfg))
     shards = shard_dir(cfg)
