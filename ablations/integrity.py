@@ -1,10 +1,13 @@
-"""Storage integrity: the Optuna journal must back every cell the claims call complete.
+"""Storage integrity: the Optuna storage must back every cell the claims call complete, and MLflow every trial.
 
-The journal is the source of truth for results; the claims only say who ran what. A journal that was deleted,
-emptied, truncated (half a record at its end) or garbled made a re-run report "0 cells to run" and a summary
-without results. This check runs before anything is planned or written, refuses such a study with exit 2,
-and says how to repair it (`--repair-storage`: cut the journal after its last whole record, keeping a copy,
-and release the cells that lost their trial so they run again).
+The Optuna storage (a journal or a database) is the source of truth for results; the claims only say who ran
+what. A journal that was deleted, emptied, truncated (half a record at its end) or garbled, or a database that
+lost trials, made a re-run report "0 cells to run" and a summary without results. This check runs before
+anything is planned or written, refuses such a study with exit 2, and says how to repair it (`--repair-storage`:
+cut the journal after its last whole record, keeping a copy, and release the cells that lost their trial so
+they run again). At the end of a run, `check_tracked` refuses to call a study complete while a finished
+trial has no MLflow run (deleted, tracking store replaced, logging failed): the report would silently miss
+it; `--resync-tracking` rebuilds such runs from the Optuna storage.
 """
 
 from __future__ import annotations
@@ -13,18 +16,22 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
 
-from optuna.storages import JournalStorage
+from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
+from optuna.trial import TrialState
 
 from ablations.cells import Cell
 from ablations.claims import claims_dir, open_claim_store
 from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
-from ablations.objective import optuna_study_name
+from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
+from ablations.tracking.read import LiveRuns, live_runs, peek_live_runs
 
 FINISHED_TRIALS = ("COMPLETE", "PRUNED")
+UNTRACKED = "COMPLETE, no MLflow run (--resync-tracking)"  # a --dry-run state
 
 
 def journal_path(study: StudyConfig) -> Path | None:
@@ -48,7 +55,10 @@ def cut_off_tail(path: Path) -> int:
 
 def finished_cells(path: Path, names: set[str]) -> set[str]:
     """Cell ids with a finished (complete or pruned) trial in the journal's studies `names`; raises on damage."""
-    storage = JournalStorage(JournalFileBackend(str(path)))  # the file exists: nothing is created
+    return _finished_in(JournalStorage(JournalFileBackend(str(path))), names)  # the file exists: nothing is created
+
+
+def _finished_in(storage: BaseStorage, names: set[str]) -> set[str]:
     done = set()
     for frozen in storage.get_all_studies():
         if frozen.study_name not in names:
@@ -59,15 +69,47 @@ def finished_cells(path: Path, names: set[str]) -> set[str]:
     return done
 
 
+def sql_finished_cells(url: str, names: set[str]) -> set[str]:
+    """Like `finished_cells` for a database storage, read-only: no table is created; none there means no trial."""
+    # SQLAlchemy (heavy) loads only for a database storage
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **_connect(url))
+    try:
+        tables = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    if not {"studies", "trials", "version_info"} <= tables:
+        return set()  # Optuna's tables are gone (or were never made): no trial backs any claim
+    storage = _read_rdb(url)
+    try:
+        return _finished_in(storage, names)
+    finally:
+        storage.engine.dispose()
+
+
+def _connect(url: str) -> dict[str, Any]:
+    return {"connect_args": {"connect_timeout": 5}} if url.startswith(("postgres", "postgresql")) else {}
+
+
+def _read_rdb(url: str) -> RDBStorage:
+    """The Optuna database storage opened without creating tables (with them present, it writes nothing)."""
+    return RDBStorage(url, engine_kwargs=_connect(url), skip_table_creation=True, skip_compatibility_check=True)
+
+
 def _study_names(study: StudyConfig, cells: list[Cell]) -> set[str]:
     return {optuna_study_name(study, c) for c in cells}
+
+
+def _first(ids: list[str]) -> str:
+    return ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
 
 
 def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str]]:
     """(problems, cell ids whose COMPLETE claim has no finished trial); empty for a healthy or new study."""
     path = journal_path(study)
     if path is None:
-        return [], []  # database storage: claims and trials live in one database, written in one order
+        return _diagnose_sql(study, cells)
     ids = {c.cell_id for c in cells}
     claims = open_claim_store(study.storage_url, study.name, study.resources.grace_s).status()
     complete = {cid for cid, st in claims.items() if st.state == "COMPLETE" and cid in ids}
@@ -90,15 +132,39 @@ def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str
         where = "is missing" if not path.exists() else ("is empty" if path.stat().st_size == 0 else "lacks them")
         problems.append(
             f"storage: {len(lost)} cell(s) are marked complete in {claims_dir(study.storage_url) / study.name} "
-            f"but have no finished trial in the journal {path}, which {where}: {', '.join(lost[:5])}"
-            + (" ..." if len(lost) > 5 else "")
+            f"but have no finished trial in the journal {path}, which {where}: {_first(lost)}"
         )
     return problems, lost
 
 
+def _diagnose_sql(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str]]:
+    """The database-storage check: the claim table's COMPLETE cells against the finished trials beside it."""
+    url = study.storage_url
+    complete = {cid for cid, state in sql_plan_states(study, cells).items() if state == "COMPLETE"}
+    if not complete:
+        return [], []  # a new study (or nothing finished yet): nothing to check, and nothing is created
+    try:
+        done = sql_finished_cells(url, _study_names(study, cells))
+    except Exception as err:  # noqa: BLE001 - driver and schema errors vary; the database is unusable as is
+        return [f"storage: the trials in {mask(url)} cannot be read ({type(err).__name__}: {mask(err)})"], []
+    lost = sorted(complete - done)
+    if not lost:
+        return [], []
+    return [
+        f"storage: {len(lost)} cell(s) are marked complete in the claim table of {mask(url)} but have no "
+        f"finished trial in that database (trials or the study deleted, or the database restored from an "
+        f"older backup): {_first(lost)}"
+    ], lost
+
+
 def repair_hint(study: StudyConfig) -> str:
-    """What to do about a damaged journal."""
+    """What to do about a damaged journal or database storage."""
     path = journal_path(study)
+    if path is None:
+        return (
+            f"storage: to repair, restore the database {mask(study.storage_url)} from a backup, or run the same "
+            "command with --repair-storage (runs the cells that lost their trial again)"
+        )
     return (
         f"storage: to repair, restore {path} from a backup, or run the same command with --repair-storage "
         f"(keeps a copy of the journal, cuts it after its last whole record, and runs the cells that lost "
@@ -115,10 +181,8 @@ def check_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
 def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
     """Repair what `diagnose` found; returns what was done (one line each). Raises OSError when it cannot."""
     path = journal_path(study)
-    if path is None:
-        return []
     done: list[str] = []
-    if path.exists() and cut_off_tail(path):
+    if path is not None and path.exists() and cut_off_tail(path):
         backup = path.with_name(f"{path.name}.bak-{int(time.time())}")
         shutil.copy2(path, backup)
         keep = path.stat().st_size - cut_off_tail(path)
@@ -127,15 +191,96 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
             os.fsync(fh.fileno())
         done.append(f"cut {path} after its last whole record (copy kept as {backup.name})")
     problems, lost = diagnose(study, cells)
-    store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
-    for cid in lost:
-        store.release(cid)
+    if path is None:
+        _forget_sql_claims(study, lost)
+    else:
+        store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
+        for cid in lost:
+            store.release(cid)
     if lost:
         done.append(f"released {len(lost)} cell(s) whose trial was lost; they run again")
     _, still = diagnose(study, cells)
     if still or any("cannot be read" in p for p in problems):
-        raise OSError(f"{path} is still damaged after the repair; restore it from a backup")
+        where = mask(study.storage_url) if path is None else path
+        raise OSError(f"{where} is still damaged after the repair; restore it from a backup")
     return done
+
+
+def with_tracking_states(study: StudyConfig, cells: list[Cell], states: dict[str, str]) -> dict[str, str]:
+    """--dry-run: complete cells whose MLflow run is gone show as `COMPLETE, no MLflow run`; writes nothing."""
+    complete = [c for c in cells if states.get(c.cell_id) == "COMPLETE"]
+    if not complete:
+        return states
+    try:
+        lost = untracked_cells(study, complete, peek_live_runs(study.tracking, study.name))
+    except Exception:  # noqa: BLE001 - a plan stays a plan; the real run checks MLflow at its end and says why
+        return states
+    return {**states, **{c.cell_id: UNTRACKED for c in lost}}
+
+
+def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
+    """Delete the COMPLETE claims of cells that lost their trial (SqlClaimStore.release gives back RUNNING ones
+    only, on purpose: a worker must never drop a finished cell), so that they are claimed and run again."""
+    if not ids:
+        return
+    # SQLAlchemy (heavy) loads only for a database storage
+    import sqlalchemy as sa
+
+    from ablations.claims.sql import TABLE
+
+    engine = sa.create_engine(to_sqlalchemy_url(study.storage_url), poolclass=sa.pool.NullPool)
+    sql = sa.text(f"DELETE FROM {TABLE} WHERE study = :study AND cell_id = :cell AND state = 'COMPLETE'")
+    try:
+        with engine.begin() as conn:
+            for cid in ids:
+                conn.execute(sql, {"study": study.name, "cell": cid})
+    finally:
+        engine.dispose()
+
+
+def untracked_cells(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> list[Cell]:
+    """The cells with a COMPLETE trial that has no MLflow run id, or whose run is gone from the study's experiment
+    (deleted, or the tracking store lost or replaced) and was not re-synced."""
+    by_id = {c.cell_id: c for c in cells}
+    sql = journal_path(study) is None
+    # read-only (--dry-run calls this): the claims say these cells are complete, so the storage exists
+    storage = _read_rdb(study.storage_url) if sql else open_storage(study.storage_url, create=False)
+    names = _study_names(study, cells)
+    missing: set[str] = set()
+    try:
+        for frozen in storage.get_all_studies():
+            if frozen.study_name not in names:
+                continue
+            for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
+                cid = trial.user_attrs.get("cell_id")
+                if cid in by_id and not live.has_run(cid, trial.number, trial.user_attrs.get("mlflow_run_id")):
+                    missing.add(cid)
+    finally:
+        if sql:
+            storage.engine.dispose()
+    return [c for c in cells if c.cell_id in missing]
+
+
+def check_tracked(study: StudyConfig, cells: list[Cell], tracker: Any, study_file: str = "STUDY.yaml") -> list[str]:
+    """Problems when complete cells lack their MLflow run (the report would miss them), with the repair; [] if none."""
+    try:
+        lost = untracked_cells(study, cells, live_runs(tracker))
+    except Exception as err:  # noqa: BLE001 - an unreadable tracking store cannot vouch for any run
+        problem = f"tracking: cannot read the runs of '{study.name}' at {mask(study.tracking)}: {mask(err)}"
+    else:
+        if not lost:
+            return []
+        problem = (
+            f"tracking: {len(lost)} complete cell(s) have no MLflow run in experiment '{study.name}' at "
+            f"{mask(study.tracking)} (run deleted, tracking store lost or replaced, or logging failed): "
+            + _first([f"{c.describe()} ({c.cell_id})" for c in lost])
+        )
+    return [
+        problem,
+        f"tracking: the study is not complete until MLflow holds a run for every completed trial; to repair, run "
+        f"python -m ablations.run {study_file} --resync-tracking (recreates the missing runs from the Optuna "
+        f"storage), then the same command again",
+    ]
 
 
 def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:

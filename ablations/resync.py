@@ -1,4 +1,5 @@
-"""Re-sync MLflow from the Optuna storage: trials whose logging failed (tracking server down) get their runs.
+"""Re-sync MLflow from the Optuna storage: trials whose logging failed (tracking server down) or whose run is
+gone (deleted, or the tracking store lost or replaced) get their runs.
 
 The Optuna storage is the study's source of truth: a completed trial keeps its final metrics in the user
 attribute `metrics`, and when MLflow could not be reached, `tracking_error` and `tracking_backup`: per fold,
@@ -7,7 +8,8 @@ what its run would have held (per-epoch curves, final metrics, confusion matrix,
 replayed: the curves at their epochs, config.yaml and the confusion/per-class artifacts; a span-folds trial
 gets its fold runs back too), tagged `avtca.resynced`, so that MLflow and the report see every completed cell;
 the trial's runs cut off by the outage are ended KILLED. Trials flagged before backups existed get their final
-metrics only; checkpoints are not replayed. It is idempotent: a trial with a re-synced run is skipped.
+metrics only, and so do trials whose run was lost after logging had succeeded (they kept no backup);
+checkpoints are not replayed. It is idempotent: a trial with a re-synced run is skipped.
 """
 
 from __future__ import annotations
@@ -31,21 +33,21 @@ from ablations.objective import (
     trial_metrics,
 )
 from ablations.study import StudyConfig
+from ablations.tracking.read import LiveRuns, live_runs
 from avtca.config.base import dump_yaml, flatten
 
 
-def _needs_resync(trial: optuna.trial.FrozenTrial) -> bool:
-    return trial.state == TrialState.COMPLETE and "tracking_error" in trial.user_attrs
+def _needs_resync(trial: optuna.trial.FrozenTrial, cell: Cell, live: LiveRuns) -> bool:
+    """A completed trial whose logging failed, or whose run is gone (deleted, or the tracking store replaced)."""
+    if trial.state != TrialState.COMPLETE or live.has_resynced(cell.cell_id, trial.number):
+        return False
+    lost = not live.has_run(cell.cell_id, trial.number, trial.user_attrs.get("mlflow_run_id"))
+    return lost or "tracking_error" in trial.user_attrs
 
 
 def _trial_runs(tracker: Any, cell: Cell, number: int) -> list[Any]:
     flt = f"tags.cell_id = '{cell.cell_id}' and tags.`optuna.trial_number` = '{number}'"
     return tracker.client.search_runs([tracker.experiment_id], filter_string=flt, max_results=1000)
-
-
-def _has_resynced_run(tracker: Any, cell: Cell, number: int) -> bool:
-    runs = _trial_runs(tracker, cell, number)
-    return any(r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags for r in runs)
 
 
 def _supersede(tracker: Any, cell: Cell, number: int, keep: list[str]) -> None:
@@ -58,14 +60,15 @@ def _supersede(tracker: Any, cell: Cell, number: int, keep: list[str]) -> None:
 
 
 def resync_tracking(study: StudyConfig, cells: list[Cell], tracker: Any, parent_run_id: str) -> list[str]:
-    """Create the missing MLflow runs of completed trials that failed to log; returns the new run ids."""
+    """Create the missing MLflow runs of completed trials (logging failed, or the run is gone); returns the run ids."""
     storage = open_storage(study.storage_url, create=False)
     by_id = {c.cell_id: c for c in cells}
+    live = live_runs(tracker)
     created: list[str] = []
     for name in sorted({optuna_study_name(study, c) for c in cells}):
         for trial in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False):
             cell = by_id.get(trial.user_attrs.get("cell_id", ""))
-            if cell is None or not _needs_resync(trial) or _has_resynced_run(tracker, cell, trial.number):
+            if cell is None or not _needs_resync(trial, cell, live):
                 continue
             runs = _resync_trial(study, cell, trial, tracker, parent_run_id)
             _supersede(tracker, cell, trial.number, keep=runs)

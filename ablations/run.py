@@ -19,9 +19,8 @@ from ablations.runner import (
     EXIT_INVALID,
     EXIT_OK,
     RunOptions,
-    pilot_power,
+    dry_run,
     plan,
-    print_plan,
     resync_study,
     run_study,
     validated_cells,
@@ -62,8 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
 # the flags without a value after --scheduler, in --help order
 SWITCHES = (
     ("--no-report", "do not render the report at the end"),
-    ("--resync-tracking", "create the MLflow runs of completed trials whose logging failed, then exit"),
-    ("--repair-storage", "repair a damaged journal (cut-off record, lost trials) so the affected cells run again"),
+    ("--resync-tracking", "create the MLflow runs of completed trials whose logging failed or run is gone, then exit"),
+    ("--repair-storage", "repair a damaged storage (cut-off journal record, lost trials): affected cells run again"),
     ("--explain", "list every study-file key and exit"),
     ("--schema", "print the study file's JSON schema and exit"),
 )
@@ -101,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     if args.dry_run:
-        print_plan(study, cells, states)
-        return pilot_power(args.pilot, cells, study) if args.pilot else EXIT_OK
+        return dry_run(study, cells, states, args.pilot)
     if args.pilot:
         print("error: --pilot only goes with --dry-run (it estimates power, it does not run anything)", file=sys.stderr)
         return EXIT_INVALID

@@ -6,13 +6,11 @@ these checks `--dry-run` said OK and then every cell failed with a traceback (or
 
 from __future__ import annotations
 
-import base64
 import os
 import sqlite3
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import torch
 
@@ -20,7 +18,7 @@ from ablations.cells import Cell, data_section, resolve
 from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.study import CategoricalParam, FloatParam, IntParam, StudyConfig
-from ablations.tracking import TrackingError, check_tracking
+from ablations.tracking import TrackingError, check_tracking, health_request
 from avtca.config.base import ConfigError, validate
 from avtca.data import dataset_info
 from avtca.data.config import DataConfig
@@ -135,15 +133,7 @@ def sqlite_problem(path: Path, what: str) -> str | None:
 
 def http_problem(uri: str) -> str | None:
     """GET <uri>/health with a short timeout; user:password in the URI is sent as basic auth, never printed."""
-    parts = urlsplit(uri)
-    netloc = parts.hostname or ""
-    if parts.port:
-        netloc += f":{parts.port}"
-    bare = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + "/health", "", ""))
-    request = urllib.request.Request(bare)
-    if parts.username is not None:
-        cred = f"{parts.username}:{parts.password or ''}".encode()
-        request.add_header("Authorization", "Basic " + base64.b64encode(cred).decode())
+    request = health_request(uri)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_S) as resp:
             if resp.status != 200:

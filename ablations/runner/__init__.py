@@ -8,7 +8,7 @@ study is complete; exit codes), answer.py (the report rendered and logged to the
 from ablations.runner.answer import publish_answer, render_report
 from ablations.runner.execute import RunOptions, prepare_optuna, resync_study, run_study
 from ablations.runner.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID, EXIT_OK, Outcome, study_outcome
-from ablations.runner.plan import pilot_power, plan, print_plan, validated_cells
+from ablations.runner.plan import dry_run, pilot_power, plan, print_plan, validated_cells
 
 __all__ = [
     "EXIT_FAILED",
@@ -17,6 +17,7 @@ __all__ = [
     "EXIT_OK",
     "Outcome",
     "RunOptions",
+    "dry_run",
     "pilot_power",
     "plan",
     "prepare_optuna",

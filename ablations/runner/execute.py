@@ -152,7 +152,7 @@ def resync_study(study: StudyConfig, cells: list[Cell]) -> int:
         parent = tracker.parent_run(study_tags(study, cells))
         created = resync_tracking(study, cells, tracker, parent)
         # parent_run() reopened the study's run; it ends as the study stands
-        tracker.end(parent, study_outcome(study, cells, interrupted=False).parent_status)
+        tracker.end(parent, study_outcome(study, cells, interrupted=False, tracker=tracker).parent_status)
     except Exception as err:  # noqa: BLE001 - storage or tracking unusable: nothing was changed
         print(f"error: cannot re-sync tracking: {mask(err)}", file=sys.stderr)
         return EXIT_FAILED

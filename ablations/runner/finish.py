@@ -26,7 +26,7 @@ def finish(
     report: bool = True,
 ) -> int:
     """Every step after the workers, in order; returns the exit code."""
-    outcome = study_outcome(study, cells, interrupted)
+    outcome = study_outcome(study, cells, interrupted, tracker, study_file)
     close_runs(study, cells, tracker, parent, outcome)
     print_summary(study, cells, failed)
     if interrupted or not outcome.is_complete:
@@ -65,6 +65,9 @@ def verdict(outcome: Outcome) -> int | None:
             "finish renders the report"
         )
         return EXIT_OK
+    if outcome.trials_complete and outcome.untracked:  # the report would miss cells: not called complete
+        print("\n".join(outcome.untracked), file=sys.stderr)
+        return EXIT_FAILED
     if not outcome.is_complete:
         print(
             f"{outcome.n_cells - outcome.complete} cell(s) not complete; run the same command again to retry them",

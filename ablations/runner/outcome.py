@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ablations.cells import Cell
 from ablations.claims import open_claim_store
@@ -22,11 +23,18 @@ class Outcome:
     live: frozenset[str]  # cells RUNNING with a fresh heartbeat: workers of other commands still own them
     elsewhere: int  # how many of this study's cells are in `live`
     interrupted: bool  # this command's workers were stopped (Ctrl-C, SIGTERM, an I/O error)
+    # every trial complete, but MLflow lacks runs of some: the problems, with the repair (--resync-tracking)
+    untracked: tuple[str, ...] = ()
+
+    @property
+    def trials_complete(self) -> bool:
+        """Every cell has its finished trial in the Optuna storage (the claim store says COMPLETE)."""
+        return self.complete == self.n_cells
 
     @property
     def is_complete(self) -> bool:
-        """Every cell of the study is complete: its report (the study's answer) can be rendered."""
-        return self.complete == self.n_cells
+        """Every cell is complete and tracked: the report (the study's answer) can be rendered."""
+        return self.trials_complete and not self.untracked
 
     @property
     def parent_status(self) -> str:
@@ -34,16 +42,27 @@ class Outcome:
         return "FINISHED" if self.is_complete else ("KILLED" if self.interrupted else "FAILED")
 
 
-def study_outcome(study: StudyConfig, cells: list[Cell], interrupted: bool) -> Outcome:
-    """Read the claim store once the workers stopped: the one place deciding whether the study is complete."""
+def study_outcome(
+    study: StudyConfig, cells: list[Cell], interrupted: bool, tracker: Any = None, study_file: str | None = None
+) -> Outcome:
+    """Read the claim store once the workers stopped: the one place deciding whether the study is complete.
+
+    With `tracker`, a study whose trials are all complete is complete only if MLflow holds every run too."""
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
     final = store.status()
     stale = set(store.stale())
     live = frozenset(cid for cid, st in final.items() if st.state == "RUNNING" and cid not in stale)
+    complete = sum(1 for c in cells if getattr(final.get(c.cell_id), "state", None) == "COMPLETE")
+    untracked: list[str] = []
+    if tracker is not None and complete == len(cells) and not interrupted:
+        from ablations.integrity import check_tracked  # needs Optuna: loaded only once a study ran
+
+        untracked = check_tracked(study, cells, tracker, study_file or "STUDY.yaml")
     return Outcome(
         n_cells=len(cells),
-        complete=sum(1 for c in cells if getattr(final.get(c.cell_id), "state", None) == "COMPLETE"),
+        complete=complete,
         live=live,
         elsewhere=sum(1 for c in cells if c.cell_id in live),
         interrupted=interrupted,
+        untracked=tuple(untracked),
     )

@@ -70,11 +70,21 @@ def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], ou
     for c in cells:
         fold = "all" if c.fold < 0 else str(c.fold)
         print(f"  {c.variant:<{width}}  {c.seed:>4}  {fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
-    todo = sum(1 for s in states.values() if s != "COMPLETE")
+    todo = sum(1 for s in states.values() if not s.startswith("COMPLETE"))  # also "COMPLETE, no MLflow run"
     print(
         f"{todo} to run, {len(cells) - todo} already complete ({study.budget.trials_per_cell} trial(s) per cell)",
         file=out,
     )
+
+
+def dry_run(study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot: str | None = None) -> int:
+    """--dry-run: the plan (complete cells whose MLflow run is gone shown so) and, with `pilot`, the design's power.
+
+    Writes nothing."""
+    from ablations.integrity import with_tracking_states
+
+    print_plan(study, cells, with_tracking_states(study, cells, states))
+    return pilot_power(pilot, cells, study) if pilot else EXIT_OK
 
 
 def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig) -> int:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,9 @@ import torch
 from ablations.masking import mask
 from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
 
+# TrackingError, check_tracking and health_request are this package's API; they live in uri.py
+from ablations.tracking.uri import TrackingError, check_tracking, credentials_to_env, health_request  # noqa: F401
+
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
 # MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -31,10 +33,6 @@ CURVE_PREFIXES = ("train/", "val/")  # logged once per epoch at step=epoch
 BEST_PREFIX = "best/"  # the best epoch's values of the curves, logged once as final metrics under their own names
 _MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
 _MAX_VALUE = 6000  # MLflow's param value length limit
-
-
-class TrackingError(RuntimeError):
-    """The tracking server or store cannot be used; the message names the (masked) URI."""
 
 
 def _client(uri: str | None):
@@ -47,33 +45,7 @@ def _client(uri: str | None):
     from mlflow import MlflowClient  # heavy; imported once its environment above is set
 
     logging.getLogger("mlflow.store.db.utils").setLevel(logging.WARNING)  # schema-creation chatter
-    return MlflowClient(tracking_uri=uri)
-
-
-def check_tracking(uri: str, timeout_s: float = 5.0) -> None:
-    """Raise TrackingError unless the tracking URI looks usable; writes nothing."""
-    scheme = uri.split("://", 1)[0] if "://" in uri else "file"
-    if scheme in ("http", "https"):
-        try:
-            with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout_s) as resp:
-                if resp.status != 200:
-                    raise TrackingError(f"tracking server {mask(uri)} answered HTTP {resp.status}")
-        except OSError as err:
-            raise TrackingError(f"tracking server {mask(uri)} is not reachable: {err}") from None
-        return
-    if scheme == "sqlite":
-        _check_writable(Path(uri.split(":///", 1)[-1]).parent, f"tracking URI {uri}")
-    elif scheme == "file":
-        _check_writable(Path(uri.removeprefix("file://").removeprefix("file:")), f"tracking URI {uri}")
-
-
-def _check_writable(path: Path, what: str) -> None:
-    """Raise TrackingError unless `path` exists writable or could be created (checks the nearest ancestor)."""
-    probe = path.resolve()
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK):
-        raise TrackingError(f"{what}: {probe} is not a writable directory")
+    return MlflowClient(tracking_uri=credentials_to_env(uri))
 
 
 @functools.cache

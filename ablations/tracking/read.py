@@ -156,3 +156,40 @@ def read_study(study_name: str, tracking_uri: str | None) -> tuple[list[dict[str
             confusions.extend(_confusion(client, run.info.run_id))
             predictions.extend(_predictions(client, run.info.run_id))
     return runs, histories, confusions, predictions
+
+
+class LiveRuns:
+    """The live (not deleted) runs of a study's experiment, read once: does an Optuna trial still have its run?"""
+
+    def __init__(self, runs: list[Any]):
+        self.ids = {r.info.run_id for r in runs}
+        # a run rebuilt by --resync-tracking stands for the trial's lost or gappy one
+        self.resynced = {
+            (r.data.tags.get("cell_id"), r.data.tags.get("optuna.trial_number"))
+            for r in runs
+            if r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags
+        }
+
+    def has_run(self, cell_id: str, number: int, run_id: str | None) -> bool:
+        """True when the trial's own run is live, or a re-synced run replaced it."""
+        return (run_id is not None and run_id in self.ids) or self.has_resynced(cell_id, number)
+
+    def has_resynced(self, cell_id: str, number: int) -> bool:
+        """True when --resync-tracking already rebuilt the trial's run."""
+        return (cell_id, str(number)) in self.resynced
+
+
+def live_runs(tracker: Any) -> LiveRuns:
+    """The live runs of the tracker's study experiment (deleted runs are not listed)."""
+    return LiveRuns(_all_runs(tracker.client, tracker.experiment_id))
+
+
+def peek_live_runs(tracking_uri: str, study_name: str) -> LiveRuns:
+    """Like `live_runs`, read-only for --dry-run: no store or experiment is created (none there: no runs)."""
+    if tracking_uri.startswith("sqlite:") and not Path(tracking_uri.split(":///", 1)[-1].split("?", 1)[0]).exists():
+        return LiveRuns([])
+    client = _client(tracking_uri)
+    exp = client.get_experiment_by_name(study_name)
+    if exp is None or exp.lifecycle_stage == "deleted":
+        return LiveRuns([])
+    return LiveRuns(_all_runs(client, exp.experiment_id))

@@ -1,5 +1,8 @@
 """The preprocessing cache: keyed by a hash of the preprocessing config, written atomically, verified on load.
 
+Layout: `<cache>/<name>-<key>/` (the arrays and manifest.json), `<name>-<key>.partial/` (per-clip shards while
+preparing), `.locks/` (lock files, kept on purpose: see lock_path) and `prepare-log.jsonl`.
+
 Verified means: the key matches, every array has the manifest's shape, and every array file's bytes have the
 sha256 recorded when it was written (a flipped block inside `audio.npy` keeps its header and size but would
 otherwise train on garbage). A cache that fails is re-prepared.
@@ -17,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from avtca.data.config import DataConfig
 
@@ -26,6 +30,7 @@ CACHE_VERSION = 1  # bump when the on-disk layout or the preprocessing code chan
 SYNTHETIC_DESIGN = 2
 # settings that change the prepared tensors of each dataset (protocol, labels choice, task, n_jobs do not)
 log = logging.getLogger("avtca.data")
+LOCKS = ".locks"  # the cache's hidden folder of lock files (see lock_path)
 _VIDEO_KEYS = ("frames", "image_size", "audio_features", "sample_rate", "duration", "hop_length", "n_fft", "crop")
 
 
@@ -62,8 +67,13 @@ def shard_dir(cfg: DataConfig) -> Path:
 
 
 def lock_path(cfg: DataConfig) -> Path:
-    """File lock serialising preparation of this config across processes."""
-    return Path(cfg.cache) / f"{cfg.name}-{cache_key(cfg)}.lock"
+    """File lock serialising preparation of this config across processes: `<cache>/.locks/<name>-<key>.lock`.
+
+    Lock files are never deleted: removing one that another process has open (waiting on it) would let two
+    processes hold "the" lock at once, one on the unlinked file and one on a new file at the same path. They
+    live in one hidden folder so that a finished or failed preparation leaves nothing else in the cache.
+    """
+    return Path(cfg.cache) / LOCKS / f"{cfg.name}-{cache_key(cfg)}.lock"
 
 
 @dataclass
@@ -119,6 +129,30 @@ def sweep_temporaries(final: Path) -> list[Path]:
     found = sorted(final.parent.glob(f"{final.name}.tmp-*"))
     for path in found:
         shutil.rmtree(path, ignore_errors=True)
+    return found
+
+
+def sweep_leftovers(cfg: DataConfig) -> list[Path]:
+    """Remove what interrupted or failed preparations of `cfg` left; call only while holding `lock_path(cfg)`.
+
+    Temp copies of the cache (`sweep_temporaries`), an empty `.partial` shard folder (one with shards is kept:
+    an interrupted run resumes from it), and the lock file of the layout before `.locks/` when no process holds
+    it (a process of an older version holding it is preparing: it stays). Other entries' leftovers are left
+    alone: without their lock, an empty `.partial` folder may be one another process just made.
+    """
+    found = sweep_temporaries(cache_dir(cfg))
+    shards = shard_dir(cfg)
+    if shards.is_dir() and not any(shards.iterdir()):
+        shards.rmdir()
+        found.append(shards)
+    legacy = Path(cfg.cache) / f"{cache_dir(cfg).name}.lock"
+    if legacy.is_file():
+        try:
+            with FileLock(str(legacy), timeout=0):
+                legacy.unlink()
+            found.append(legacy)
+        except Timeout:
+            pass  # a process of an older version is preparing: its lock stays
     return found
 
 

@@ -27,7 +27,7 @@ from avtca.data.cache import (
     load_cache,
     lock_path,
     shard_dir,
-    sweep_temporaries,
+    sweep_leftovers,
     write_cache,
 )
 from avtca.data.config import DataConfig
@@ -136,6 +136,14 @@ def _prepare_media(cfg: DataConfig, root: Path, progress: bool) -> Path:
     scan = scan_source(cfg, root)
     shards = shard_dir(cfg)
     shards.mkdir(parents=True, exist_ok=True)
+    try:
+        return _prepare_shards(cfg, root, scan, shards, progress)
+    finally:
+        _remove_if_empty(shards)  # a failure before the first shard leaves no empty folder; shards stay to resume
+
+
+def _prepare_shards(cfg: DataConfig, root: Path, scan: Scan, shards: Path, progress: bool) -> Path:
+    """Decode the clips missing from `shards`, then consolidate every shard into the cache."""
     skipped: dict[str, str] = {}
     todo = [c for c in scan.clips if _load_shard(shards / f"{_shard_name(c.id)}.npz") is None]
     resumed = len(scan.clips) - len(todo)
@@ -158,7 +166,6 @@ def _prepare_media(cfg: DataConfig, root: Path, progress: bool) -> Path:
             _release_workers()
     kept = [c for c in scan.clips if c.id not in skipped]
     if not kept:
-        _remove_if_empty(shards)
         raise PrepareError(no_clips_message(cfg, root, scan, skipped))
     first = _load_shard(shards / f"{_shard_name(kept[0].id)}.npz")
     # fill preallocated arrays shard by shard: peak memory is one copy of the dataset, not two
@@ -233,12 +240,12 @@ def ensure_prepared(cfg: DataConfig, progress: bool = True) -> Prepared:
     cached = load_cache(cfg)
     if cached is not None:
         return cached
-    Path(cfg.cache).mkdir(parents=True, exist_ok=True)
+    lock_path(cfg).parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(lock_path(cfg))):
         cached = load_cache(cfg)  # another worker may have finished while we waited
         if cached is not None:
             return cached
-        sweep_temporaries(cache_dir(cfg))
+        sweep_leftovers(cfg)
         root = dataset_root(cfg, progress)
         t0 = time.time()
         load = DATASETS.get(cfg.name).load

@@ -113,3 +113,43 @@ def test_interrupted_generation_leaves_no_temp_folder(tmp_path, monkeypatch):
     (stale / "Actor_01").mkdir(parents=True)
     assert ensure_synthetic(cfg, progress=False) == final
     assert not stale.exists() and not list(final.parent.glob("*.tmp-*"))
+
+
+def visible(folder) -> list[str]:
+    """What a user sees in the cache folder (the hidden `.locks/` folder is kept on purpose)."""
+    return sorted(p.name for p in folder.iterdir() if p.name != ".locks")
+
+
+def test_failed_preparation_leaves_nothing_behind(ravdess_root, tmp_path, monkeypatch):
+    import avtca.data.prepare as prepare
+
+    cfg = small_cfg(root=str(ravdess_root), cache=str(tmp_path), n_jobs=1)
+
+    def broken(todo, cfg, shards):
+        raise MemoryError("decoder ran out of memory")  # fails before the first shard is written
+        yield
+
+    monkeypatch.setattr(prepare, "_in_process", broken)
+    with pytest.raises(MemoryError):
+        ensure_prepared(cfg, progress=False)
+    assert visible(tmp_path) == []  # no .partial folder, no .lock file, no temp copy
+    assert [p.suffix for p in (tmp_path / ".locks").iterdir()] == [".lock"]
+
+
+def test_stale_leftovers_are_swept_when_the_entry_is_prepared(ravdess_root, tmp_path):
+    from avtca.data.cache import shard_dir
+
+    cfg = small_cfg(root=str(ravdess_root), cache=str(tmp_path))
+    final = cache_dir(cfg)
+    leftovers = [
+        shard_dir(cfg),  # an empty shard folder of a preparation that failed before this version
+        final.with_name(f"{final.name}.tmp-999999"),  # the temp copy of a SIGKILLed writer
+    ]
+    for folder in leftovers:
+        folder.mkdir()
+    legacy_lock = final.with_name(f"{final.name}.lock")  # the lock file of the layout before .locks/
+    legacy_lock.write_bytes(b"")
+    other = tmp_path / "ravdess-0123456789abcdef.partial"  # another entry's: maybe in use, never touched
+    other.mkdir()
+    ensure_prepared(cfg, progress=False)
+    assert visible(tmp_path) == sorted([final.name, other.name, "prepare-log.jsonl"])

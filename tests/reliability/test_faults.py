@@ -138,7 +138,8 @@ def test_prepare_on_wrongly_named_files_explains_the_naming_rule(tmp_path):
     done = _prepare(["--root", "data", "--cache", "cache"], tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "no ravdess clips found" in done.stderr and "expected MM-VC-EE-II-SS-RR-AA.mp4|wav" in done.stderr
-    assert not list((tmp_path / "cache").glob("*.partial"))  # no empty shard folder left behind
+    # nothing left behind: no empty shard folder, no lock file (those stay in the hidden .locks/ on purpose)
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".locks"]
 
 
 def test_prepare_on_zero_byte_clips_says_they_failed_to_decode(tmp_path):
@@ -149,7 +150,7 @@ def test_prepare_on_zero_byte_clips_says_they_failed_to_decode(tmp_path):
     done = _prepare(["--root", "data", "--cache", "cache"], tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "all 2 failed to decode" in done.stderr and "empty file" in done.stderr
-    assert not list((tmp_path / "cache").glob("*.partial"))
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [".locks"]
 
 
 def test_prepare_with_an_unwritable_cache(tmp_path):

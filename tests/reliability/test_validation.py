@@ -92,8 +92,11 @@ def test_data_messages_name_the_study_key_and_file(workdir, capsys):
 
 
 def test_sql_dry_run_shows_complete_cells(workdir, capsys):
+    import optuna
+
     from ablations.cells import enumerate_cells
     from ablations.claims.sql import SqlClaimStore
+    from ablations.objective import open_storage
     from ablations.study import load_study
 
     url = f"sqlite:///{workdir}/optuna.db"
@@ -102,6 +105,10 @@ def test_sql_dry_run_shows_complete_cells(workdir, capsys):
     store = SqlClaimStore(url, "tiny")
     assert store.claim(cells[0].cell_id, "w")
     store.complete(cells[0].cell_id, "w", 0)
+    assert run_main([path, "--dry-run"]) == 2  # a complete claim without its trial: the database is damaged
+    assert cells[0].cell_id in capsys.readouterr().err
+    ostudy = optuna.create_study(study_name="tiny", storage=open_storage(url))
+    ostudy.add_trial(optuna.trial.create_trial(value=0.5, user_attrs={"cell_id": cells[0].cell_id}))
     assert run_main([path, "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert f"{cells[0].cell_id}  COMPLETE" in out and "1 to run, 1 already complete" in out
