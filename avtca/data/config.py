@@ -211,3 +211,7 @@ class DataConfig(Strict):
     def audio_length(self) -> int:
         """Frames of the audio feature map: 1 + n_samples // hop (torchaudio's centred STFT)."""
         return int(round(self.sample_rate * self.duration)) // self.hop_length + 1
+
+
+# a dataset's options sit beside DataConfig's own keys (`data.<name>`): a dataset may not take one of their names
+DATASETS.reserve(DataConfig.model_fields, "DataConfig")

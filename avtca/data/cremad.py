@@ -126,6 +126,7 @@ ADAPTER = DATASETS.register(
         targets=_targets,
         rank=1,
         options=CremadOptions,
+        cached_options=(),  # the label choice is applied after the cache (both label sets are cached)
         options_in_every_config=True,
     )
 )

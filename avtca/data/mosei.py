@@ -183,6 +183,7 @@ ADAPTER = DATASETS.register(
         targets=_targets,
         rank=2,
         options=MoseiOptions,
+        cached_options=("file", "format", "seq_len"),  # the task picks targets from the cached arrays
         options_in_every_config=True,
     )
 )

@@ -56,6 +56,9 @@ class DatasetAdapter:
     targets: Callable[[DataConfig, Prepared], tuple[np.ndarray, np.ndarray] | None] | None = None  # None: default
     rank: int = 100  # position in tables that list every dataset (the paper's order first)
     options: type[Strict] | None = None  # its own config keys `data.<name>.*` (DataConfig validates them with it)
+    # which of those options change the prepared arrays, so are part of the cache key (None: all of them, the
+    # safe default; an option applied after the cache, such as a choice of labels, may be left out)
+    cached_options: tuple[str, ...] | None = None
     # the built-ins' options were DataConfig fields once, so every config's JSON (and so every cell id) carries
     # their defaults; a new dataset's options are in a config's JSON only when it is that config's dataset or given
     options_in_every_config: bool = False
@@ -70,11 +73,28 @@ class DatasetRegistry:
 
     def __init__(self) -> None:
         self._adapters: dict[str, DatasetAdapter] = {}
+        self._reserved: dict[str, str] = {}  # names a dataset may not take -> whose key they are
+
+    def reserve(self, names: Any, owner: str) -> None:
+        """Forbid dataset names that are other keys of `owner` (a dataset's options sit beside them)."""
+        taken = sorted(set(names) & set(self._adapters))
+        if taken:
+            raise ValueError(f"dataset '{taken[0]}': its name is a key of {owner}; register it under another name")
+        self._reserved.update(dict.fromkeys(names, owner))
 
     def register(self, adapter: DatasetAdapter) -> DatasetAdapter:
         """Add a dataset (its name must be new); returns it, so a module can keep `ADAPTER = register(...)`."""
         if adapter.name in self._adapters:
             raise ValueError(f"dataset '{adapter.name}' is registered twice")
+        if adapter.name in self._reserved:
+            raise ValueError(
+                f"dataset '{adapter.name}': its name is a key of {self._reserved[adapter.name]} "
+                "(its options would sit beside that key); register it under another name"
+            )
+        if adapter.cached_options is not None and adapter.options is not None:
+            unknown = sorted(set(adapter.cached_options) - set(adapter.options.model_fields))
+            if unknown:
+                raise ValueError(f"dataset '{adapter.name}': cached_options {unknown} are not keys of its options")
         self._adapters[adapter.name] = adapter
         return adapter
 

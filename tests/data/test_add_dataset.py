@@ -67,6 +67,30 @@ def test_toy_dataset_options_are_its_own_keys(tones):
     assert "tones" not in DataConfig().model_dump() and DataConfig().options_of("tones") == options()
 
 
+def test_cache_key_holds_the_options_the_adapter_names(tones):
+    from dataclasses import replace
+
+    from avtca.data.cache import cache_key
+
+    some = cache_key(validate(DataConfig, {**tones, "tones": {"speakers": ["0"]}}))
+    assert some == cache_key(validate(DataConfig, tones))  # cached_options=(): one cache for every choice
+    # by default every option is in the key: a new dataset's option that changes the arrays never reuses a cache
+    adapter = DATASETS.get("tones")
+    DATASETS.unregister("tones")
+    DATASETS.register(replace(adapter, cached_options=None))
+    assert cache_key(validate(DataConfig, {**tones, "tones": {"speakers": ["0"]}})) != some
+    with pytest.raises(ValueError, match=r"cached_options \['speaker'\] are not keys of its options"):
+        DATASETS.register(replace(adapter, name="tones2", cached_options=("speaker",)))
+
+
+def test_a_dataset_cannot_take_the_name_of_a_data_key(tones):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError, match=r"dataset 'crop': its name is a key of DataConfig"):
+        DATASETS.register(replace(DATASETS.get("tones"), name="crop"))
+    assert "crop" not in DATASETS.names()
+
+
 def test_toy_dataset_prepares_splits_and_trains(tones):
     assert prepare_main(["--dataset", "tones", "--root", tones["root"], "--cache", tones["cache"]]) == 0
     splits = build_splits(validate(DataConfig, tones))

@@ -107,12 +107,14 @@ def test_interrupted_generation_leaves_no_temp_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(synthetic, "write_wav", interrupted)
     with pytest.raises(KeyboardInterrupt):
         ensure_synthetic(cfg, progress=False)
-    assert not list(final.parent.glob("*.tmp-*"))
+    assert visible(final.parent) == []  # no temp copy, no lock file (that one stays in the hidden .locks/)
     monkeypatch.setattr(synthetic, "write_wav", real)
     stale = final.with_name(f"{final.name}.tmp-999999")  # a leftover of a SIGKILLed generation
     (stale / "Actor_01").mkdir(parents=True)
+    legacy_lock = final.with_name(f"{final.name}.lock")  # the lock file of the layout before .locks/
+    legacy_lock.touch()
     assert ensure_synthetic(cfg, progress=False) == final
-    assert not stale.exists() and not list(final.parent.glob("*.tmp-*"))
+    assert visible(final.parent) == [final.name]
 
 
 def visible(folder) -> list[str]:

@@ -192,12 +192,14 @@ def ensure_synthetic(cfg: DataConfig, progress: bool = True) -> Path:
     An existing dataset is verified against its checksums (it is only read when a cache is prepared) and
     generated again when damaged; temp folders of interrupted generations are removed.
     """
-    from avtca.data.cache import sweep_temporaries
+    from avtca.data.cache import LOCKS, sweep_legacy_lock, sweep_temporaries
 
     final = synthetic_dir(cfg)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(final) + ".lock"):
+    lock = final.parent / LOCKS / f"{final.name}.lock"  # in the hidden folder, never deleted (see cache.lock_path)
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(lock)):
         sweep_temporaries(final)
+        sweep_legacy_lock(final.with_name(f"{final.name}.lock"))
         if final.is_dir():
             problem = synthetic_problem(final)
             if problem is None:
