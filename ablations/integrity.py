@@ -7,13 +7,15 @@ anything is planned or written, refuses such a study with exit 2, and says how t
 cut the journal after its last whole record, keeping a copy, and release the cells that lost their trial so
 they run again). At the end of a run, `check_tracked` refuses to call a study complete while a finished
 trial has no MLflow run (deleted, tracking store replaced, logging failed): the report would silently miss
-it; `--resync-tracking` rebuilds such runs from the Optuna storage.
+it; `--resync-tracking` rebuilds such runs from the Optuna storage. It refuses too while a FINISHED run belongs
+to no finished trial (a lost trial's: the report would mix it in); `--repair-storage` ends those runs FAILED.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,7 @@ from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
+from ablations.tracking import LOST_TRIAL_TAG, Tracker
 from ablations.tracking.read import LiveRuns, live_runs, peek_live_runs
 
 FINISHED_TRIALS = ("COMPLETE", "PRUNED")
@@ -71,21 +74,24 @@ def _finished_in(storage: BaseStorage, names: set[str]) -> set[str]:
 
 def sql_finished_cells(url: str, names: set[str]) -> set[str]:
     """Like `finished_cells` for a database storage, read-only: no table is created; none there means no trial."""
-    # SQLAlchemy (heavy) loads only for a database storage
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **_connect(url))
-    try:
-        tables = set(sa.inspect(engine).get_table_names())
-    finally:
-        engine.dispose()
-    if not {"studies", "trials", "version_info"} <= tables:
+    if not _has_optuna_tables(url):
         return set()  # Optuna's tables are gone (or were never made): no trial backs any claim
     storage = _read_rdb(url)
     try:
         return _finished_in(storage, names)
     finally:
         storage.engine.dispose()
+
+
+def _has_optuna_tables(url: str) -> bool:
+    # SQLAlchemy (heavy) loads only for a database storage
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(to_sqlalchemy_url(url), poolclass=sa.pool.NullPool, **_connect(url))
+    try:
+        return {"studies", "trials", "version_info"} <= set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
 
 
 def _connect(url: str) -> dict[str, Any]:
@@ -203,7 +209,28 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
     if still or any("cannot be read" in p for p in problems):
         where = mask(study.storage_url) if path is None else path
         raise OSError(f"{where} is still damaged after the repair; restore it from a backup")
-    return done
+    return done + _fail_lost_runs(study, cells, lost)
+
+
+def _fail_lost_runs(study: StudyConfig, cells: list[Cell], lost: list[str]) -> list[str]:
+    """End FAILED the FINISHED MLflow runs that no finished trial holds any more (the lost trials'), so that the
+    report keeps the cells' re-runs only; when MLflow cannot be reached the storage stays repaired, with a warning."""
+    where = mask(study.storage_url) if journal_path(study) is None else journal_path(study)
+    try:
+        stale = lost_trial_runs(study, cells, peek_live_runs(study.tracking, study.name))
+        if stale:
+            why = f"its Optuna trial is gone from {where}; --repair-storage released the cell to run again"
+            Tracker(study.tracking, study.name).fail_lost([r for runs in stale.values() for r in runs], why)
+    except Exception as err:  # noqa: BLE001 - the storage is repaired; the end-of-run check refuses the leftovers
+        which = f"of the {len(lost)} cell(s) released ({_first(lost)})" if lost else "of lost trials, if any,"
+        print(f"warning: tracking: cannot mark the MLflow runs {which} in experiment '{study.name}' at "
+              f"{mask(study.tracking)} ({type(err).__name__}: {mask(err)}); left FINISHED, they keep the study from "
+              "being called complete: once MLflow is reachable, run the same command with --repair-storage again",
+              file=sys.stderr)  # fmt: skip
+        return []
+    n = sum(len(runs) for runs in stale.values())
+    return [f"marked {n} MLflow run(s) of lost trials as FAILED (tag {LOST_TRIAL_TAG}) in experiment "
+            f"'{study.name}': cells {_first(sorted(stale))}"] if stale else []  # fmt: skip
 
 
 def with_tracking_states(study: StudyConfig, cells: list[Cell], states: dict[str, str]) -> dict[str, str]:
@@ -238,49 +265,74 @@ def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
         engine.dispose()
 
 
-def untracked_cells(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> list[Cell]:
-    """The cells with a COMPLETE trial that has no MLflow run id, or whose run is gone from the study's experiment
-    (deleted, or the tracking store lost or replaced) and was not re-synced."""
-    by_id = {c.cell_id: c for c in cells}
-    sql = journal_path(study) is None
-    # read-only (--dry-run calls this): the claims say these cells are complete, so the storage exists
-    storage = _read_rdb(study.storage_url) if sql else open_storage(study.storage_url, create=False)
+def _complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, int, str | None]]:
+    """(cell id, number, MLflow run id) of the cells' COMPLETE trials, read-only; [] when the storage is gone."""
+    ids = {c.cell_id for c in cells}
+    path = journal_path(study)
+    if not path.exists() if path is not None else not _has_optuna_tables(study.storage_url):
+        return []  # no storage, or Optuna's tables gone: no trial
+    storage = _read_rdb(study.storage_url) if path is None else open_storage(study.storage_url, create=False)
     names = _study_names(study, cells)
-    missing: set[str] = set()
+    found = []
     try:
         for frozen in storage.get_all_studies():
             if frozen.study_name not in names:
                 continue
             for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
-                cid = trial.user_attrs.get("cell_id")
-                if cid in by_id and not live.has_run(cid, trial.number, trial.user_attrs.get("mlflow_run_id")):
-                    missing.add(cid)
+                if trial.user_attrs.get("cell_id") in ids:
+                    found.append((trial.user_attrs["cell_id"], trial.number, trial.user_attrs.get("mlflow_run_id")))
     finally:
-        if sql:
+        if path is None:
             storage.engine.dispose()
+    return found
+
+
+def untracked_cells(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> list[Cell]:
+    """The cells with a COMPLETE trial that has no MLflow run id, or whose run is gone from the study's experiment
+    (deleted, or the tracking store lost or replaced) and was not re-synced."""
+    missing = {cid for cid, number, rid in _complete_trials(study, cells) if not live.has_run(cid, number, rid)}
     return [c for c in cells if c.cell_id in missing]
 
 
+def lost_trial_runs(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> dict[str, list[str]]:
+    """FINISHED MLflow runs of the cells that no COMPLETE trial in the storage holds (the runs of trials a damaged
+    storage lost): the report would mix them in beside the cell's re-run. Cell id -> run ids."""
+    if not live.finished:
+        return {}  # nothing to check, and the storage is not even opened (a new study: nothing is created)
+    return live.unbacked(_complete_trials(study, cells), {c.cell_id for c in cells})
+
+
 def check_tracked(study: StudyConfig, cells: list[Cell], tracker: Any, study_file: str = "STUDY.yaml") -> list[str]:
-    """Problems when complete cells lack their MLflow run (the report would miss them), with the repair; [] if none."""
-    try:
-        lost = untracked_cells(study, cells, live_runs(tracker))
-    except Exception as err:  # noqa: BLE001 - an unreadable tracking store cannot vouch for any run
-        problem = f"tracking: cannot read the runs of '{study.name}' at {mask(study.tracking)}: {mask(err)}"
-    else:
-        if not lost:
-            return []
-        problem = (
-            f"tracking: {len(lost)} complete cell(s) have no MLflow run in experiment '{study.name}' at "
-            f"{mask(study.tracking)} (run deleted, tracking store lost or replaced, or logging failed): "
-            + _first([f"{c.describe()} ({c.cell_id})" for c in lost])
-        )
-    return [
-        problem,
+    """Problems when complete cells lack their MLflow run, or cells keep FINISHED runs of lost trials (the report
+    would miss or mix in results), each with its repair; [] if none."""
+    resync = (
         f"tracking: the study is not complete until MLflow holds a run for every completed trial; to repair, run "
         f"python -m ablations.run {study_file} --resync-tracking (recreates the missing runs from the Optuna "
-        f"storage), then the same command again",
-    ]
+        f"storage), then the same command again"
+    )
+    try:
+        live = live_runs(tracker)
+        lost, stale = untracked_cells(study, cells, live), lost_trial_runs(study, cells, live)
+    except Exception as err:  # noqa: BLE001 - an unreadable tracking store cannot vouch for any run
+        return [f"tracking: cannot read the runs of '{study.name}' at {mask(study.tracking)}: {mask(err)}", resync]
+    problems = []
+    if lost:
+        problems += [
+            f"tracking: {len(lost)} complete cell(s) have no MLflow run in experiment '{study.name}' at "
+            f"{mask(study.tracking)} (run deleted, tracking store lost or replaced, or logging failed): "
+            + _first([f"{c.describe()} ({c.cell_id})" for c in lost]),
+            resync,
+        ]
+    if stale:
+        problems += [
+            f"tracking: {sum(len(r) for r in stale.values())} FINISHED MLflow run(s) in experiment '{study.name}' at "
+            f"{mask(study.tracking)} belong to no finished trial in the Optuna storage (their trial was lost with a "
+            "damaged storage), and the report would mix them in: "
+            + _first([f"{c.describe()} ({c.cell_id})" for c in cells if c.cell_id in stale]),
+            f"tracking: to repair, run python -m ablations.run {study_file} --repair-storage (ends those runs FAILED, "
+            f"tagged {LOST_TRIAL_TAG}; nothing is deleted)",
+        ]
+    return problems
 
 
 def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:

@@ -25,6 +25,7 @@ from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary
 # TrackingError, check_tracking and health_request are this package's API; they live in uri.py
 from ablations.tracking.uri import TrackingError, check_tracking, credentials_to_env, health_request  # noqa: F401
 
+LOST_TRIAL_TAG = "avtca.lost_trial"  # on a run whose Optuna trial a damaged storage lost (--repair-storage)
 PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
 # MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -195,6 +196,16 @@ class Tracker:
     def end(self, run_id: str, status: str = "FINISHED") -> None:
         """Terminate a run: FINISHED, FAILED or KILLED."""
         self.client.set_terminated(run_id, status=status)
+
+    def fail_lost(self, run_ids: Iterable[str], why: str) -> list[str]:
+        """End runs whose Optuna trial is lost FAILED, tagged `avtca.lost_trial=<why>` (nothing is deleted), so that
+        the report and the integrity check skip them; returns the run ids."""
+        ended = []
+        for rid in run_ids:
+            self.client.set_tag(rid, LOST_TRIAL_TAG, why[:_MAX_VALUE])
+            self.client.set_terminated(rid, status="FAILED")
+            ended.append(rid)
+        return ended
 
     def running_children(self, cell_id: str | None = None) -> list[Any]:
         """RUNNING child runs of the study (of one cell when given)."""

@@ -169,6 +169,14 @@ class LiveRuns:
             for r in runs
             if r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags
         }
+        # FINISHED runs that hold a cell's result (the report keeps these): (run id, parent's, cell, trial, resynced)
+        self.finished = [
+            (r.info.run_id, r.data.tags.get("mlflow.parentRunId"), r.data.tags["cell_id"],
+             r.data.tags.get("optuna.trial_number"), "avtca.resynced" in r.data.tags)
+            for r in runs
+            if r.info.status == "FINISHED" and "cell_id" in r.data.tags
+            and r.data.tags.get("avtca.role", "trial") in CELL_ROLES
+        ]  # fmt: skip
 
     def has_run(self, cell_id: str, number: int, run_id: str | None) -> bool:
         """True when the trial's own run is live, or a re-synced run replaced it."""
@@ -177,6 +185,18 @@ class LiveRuns:
     def has_resynced(self, cell_id: str, number: int) -> bool:
         """True when --resync-tracking already rebuilt the trial's run."""
         return (cell_id, str(number)) in self.resynced
+
+    def unbacked(self, complete: list[tuple[str, int, str | None]], cell_ids: set[str]) -> dict[str, list[str]]:
+        """FINISHED runs of the cells `cell_ids` that none of the `complete` trials (cell id, number, MLflow run
+        id) holds: a lost trial's run, which the report would mix in. Cell id -> run ids."""
+        own = {rid for _, _, rid in complete if rid}
+        numbers = {(cid, str(number)) for cid, number, _ in complete}
+        out: dict[str, list[str]] = {}
+        for rid, parent, cid, number, resynced in self.finished:
+            backed = rid in own or parent in own or (resynced and (cid, number) in numbers)
+            if cid in cell_ids and not backed:
+                out.setdefault(cid, []).append(rid)
+        return out
 
 
 def live_runs(tracker: Any) -> LiveRuns:
