@@ -1,21 +1,17 @@
-"""Storage integrity: the Optuna storage must back every cell the claims call complete, and MLflow every trial.
+"""The Optuna storage must back every cell the claims call complete: the check before a run, and its repair.
 
 The Optuna storage (a journal or a database) is the source of truth for results; the claims only say who ran
 what. A journal that was deleted, emptied, truncated (half a record at its end) or garbled, or a database that
-lost trials, made a re-run report "0 cells to run" and a summary without results. This check runs before
+lost trials, made a re-run report "0 cells to run" and a summary without results. `check_storage` runs before
 anything is planned or written, refuses such a study with exit 2, and says how to repair it (`--repair-storage`:
 cut the journal after its last whole record, keeping a copy, and release the cells that lost their trial so
-they run again). At the end of a run, `check_tracked` refuses to call a study complete while a finished
-trial has no MLflow run (deleted, tracking store replaced, logging failed): the report would silently miss
-it; `--resync-tracking` rebuilds such runs from the Optuna storage. It refuses too while a FINISHED run belongs
-to no finished trial (a lost trial's: the report would mix it in); `--repair-storage` ends those runs FAILED.
+they run again).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -30,11 +26,8 @@ from ablations.database import is_sql_url, to_sqlalchemy_url
 from ablations.masking import mask
 from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
-from ablations.tracking import LOST_TRIAL_TAG, Tracker
-from ablations.tracking.read import LiveRuns, live_runs, peek_live_runs
 
 FINISHED_TRIALS = ("COMPLETE", "PRUNED")
-UNTRACKED = "COMPLETE, no MLflow run (--resync-tracking)"  # a --dry-run state
 
 
 def journal_path(study: StudyConfig) -> Path | None:
@@ -107,7 +100,7 @@ def _study_names(study: StudyConfig, cells: list[Cell]) -> set[str]:
     return {optuna_study_name(study, c) for c in cells}
 
 
-def _first(ids: list[str]) -> str:
+def first_ids(ids: list[str]) -> str:
     return ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else "")
 
 
@@ -138,7 +131,7 @@ def diagnose(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str
         where = "is missing" if not path.exists() else ("is empty" if path.stat().st_size == 0 else "lacks them")
         problems.append(
             f"storage: {len(lost)} cell(s) are marked complete in {claims_dir(study.storage_url) / study.name} "
-            f"but have no finished trial in the journal {path}, which {where}: {_first(lost)}"
+            f"but have no finished trial in the journal {path}, which {where}: {first_ids(lost)}"
         )
     return problems, lost
 
@@ -159,7 +152,7 @@ def _diagnose_sql(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], lis
     return [
         f"storage: {len(lost)} cell(s) are marked complete in the claim table of {mask(url)} but have no "
         f"finished trial in that database (trials or the study deleted, or the database restored from an "
-        f"older backup): {_first(lost)}"
+        f"older backup): {first_ids(lost)}"
     ], lost
 
 
@@ -184,8 +177,10 @@ def check_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
     return [*problems, repair_hint(study)] if problems else []
 
 
-def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
-    """Repair what `diagnose` found; returns what was done (one line each). Raises OSError when it cannot."""
+def repair_trials(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], list[str]]:
+    """Repair what `diagnose` found: (what was done, one line each; the cells released to run again).
+
+    Raises OSError when it cannot."""
     path = journal_path(study)
     done: list[str] = []
     if path is not None and path.exists() and cut_off_tail(path):
@@ -209,40 +204,7 @@ def repair_storage(study: StudyConfig, cells: list[Cell]) -> list[str]:
     if still or any("cannot be read" in p for p in problems):
         where = mask(study.storage_url) if path is None else path
         raise OSError(f"{where} is still damaged after the repair; restore it from a backup")
-    return done + _fail_lost_runs(study, cells, lost)
-
-
-def _fail_lost_runs(study: StudyConfig, cells: list[Cell], lost: list[str]) -> list[str]:
-    """End FAILED the FINISHED MLflow runs that no finished trial holds any more (the lost trials'), so that the
-    report keeps the cells' re-runs only; when MLflow cannot be reached the storage stays repaired, with a warning."""
-    where = mask(study.storage_url) if journal_path(study) is None else journal_path(study)
-    try:
-        stale = lost_trial_runs(study, cells, peek_live_runs(study.tracking, study.name))
-        if stale:
-            why = f"its Optuna trial is gone from {where}; --repair-storage released the cell to run again"
-            Tracker(study.tracking, study.name).fail_lost([r for runs in stale.values() for r in runs], why)
-    except Exception as err:  # noqa: BLE001 - the storage is repaired; the end-of-run check refuses the leftovers
-        which = f"of the {len(lost)} cell(s) released ({_first(lost)})" if lost else "of lost trials, if any,"
-        print(f"warning: tracking: cannot mark the MLflow runs {which} in experiment '{study.name}' at "
-              f"{mask(study.tracking)} ({type(err).__name__}: {mask(err)}); left FINISHED, they keep the study from "
-              "being called complete: once MLflow is reachable, run the same command with --repair-storage again",
-              file=sys.stderr)  # fmt: skip
-        return []
-    n = sum(len(runs) for runs in stale.values())
-    return [f"marked {n} MLflow run(s) of lost trials as FAILED (tag {LOST_TRIAL_TAG}) in experiment "
-            f"'{study.name}': cells {_first(sorted(stale))}"] if stale else []  # fmt: skip
-
-
-def with_tracking_states(study: StudyConfig, cells: list[Cell], states: dict[str, str]) -> dict[str, str]:
-    """--dry-run: complete cells whose MLflow run is gone show as `COMPLETE, no MLflow run`; writes nothing."""
-    complete = [c for c in cells if states.get(c.cell_id) == "COMPLETE"]
-    if not complete:
-        return states
-    try:
-        lost = untracked_cells(study, complete, peek_live_runs(study.tracking, study.name))
-    except Exception:  # noqa: BLE001 - a plan stays a plan; the real run checks MLflow at its end and says why
-        return states
-    return {**states, **{c.cell_id: UNTRACKED for c in lost}}
+    return done, lost
 
 
 def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
@@ -265,7 +227,7 @@ def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
         engine.dispose()
 
 
-def _complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, int, str | None]]:
+def complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, int, str | None]]:
     """(cell id, number, MLflow run id) of the cells' COMPLETE trials, read-only; [] when the storage is gone."""
     ids = {c.cell_id for c in cells}
     path = journal_path(study)
@@ -285,54 +247,6 @@ def _complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, i
         if path is None:
             storage.engine.dispose()
     return found
-
-
-def untracked_cells(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> list[Cell]:
-    """The cells with a COMPLETE trial that has no MLflow run id, or whose run is gone from the study's experiment
-    (deleted, or the tracking store lost or replaced) and was not re-synced."""
-    missing = {cid for cid, number, rid in _complete_trials(study, cells) if not live.has_run(cid, number, rid)}
-    return [c for c in cells if c.cell_id in missing]
-
-
-def lost_trial_runs(study: StudyConfig, cells: list[Cell], live: LiveRuns) -> dict[str, list[str]]:
-    """FINISHED MLflow runs of the cells that no COMPLETE trial in the storage holds (the runs of trials a damaged
-    storage lost): the report would mix them in beside the cell's re-run. Cell id -> run ids."""
-    if not live.finished:
-        return {}  # nothing to check, and the storage is not even opened (a new study: nothing is created)
-    return live.unbacked(_complete_trials(study, cells), {c.cell_id for c in cells})
-
-
-def check_tracked(study: StudyConfig, cells: list[Cell], tracker: Any, study_file: str = "STUDY.yaml") -> list[str]:
-    """Problems when complete cells lack their MLflow run, or cells keep FINISHED runs of lost trials (the report
-    would miss or mix in results), each with its repair; [] if none."""
-    resync = (
-        f"tracking: the study is not complete until MLflow holds a run for every completed trial; to repair, run "
-        f"python -m ablations.run {study_file} --resync-tracking (recreates the missing runs from the Optuna "
-        f"storage), then the same command again"
-    )
-    try:
-        live = live_runs(tracker)
-        lost, stale = untracked_cells(study, cells, live), lost_trial_runs(study, cells, live)
-    except Exception as err:  # noqa: BLE001 - an unreadable tracking store cannot vouch for any run
-        return [f"tracking: cannot read the runs of '{study.name}' at {mask(study.tracking)}: {mask(err)}", resync]
-    problems = []
-    if lost:
-        problems += [
-            f"tracking: {len(lost)} complete cell(s) have no MLflow run in experiment '{study.name}' at "
-            f"{mask(study.tracking)} (run deleted, tracking store lost or replaced, or logging failed): "
-            + _first([f"{c.describe()} ({c.cell_id})" for c in lost]),
-            resync,
-        ]
-    if stale:
-        problems += [
-            f"tracking: {sum(len(r) for r in stale.values())} FINISHED MLflow run(s) in experiment '{study.name}' at "
-            f"{mask(study.tracking)} belong to no finished trial in the Optuna storage (their trial was lost with a "
-            "damaged storage), and the report would mix them in: "
-            + _first([f"{c.describe()} ({c.cell_id})" for c in cells if c.cell_id in stale]),
-            f"tracking: to repair, run python -m ablations.run {study_file} --repair-storage (ends those runs FAILED, "
-            f"tagged {LOST_TRIAL_TAG}; nothing is deleted)",
-        ]
-    return problems
 
 
 def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
