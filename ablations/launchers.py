@@ -15,6 +15,7 @@ from typing import Any
 
 from joblib import Parallel, delayed
 from joblib.externals.loky import reusable_executor
+from tqdm import tqdm
 
 
 def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
@@ -41,6 +42,10 @@ def _pool(worker_fn: Callable[[int], Any], n_workers: int) -> list[Any]:
 def _pool_task(worker_fn: Callable[[int], Any], index: int) -> Any:
     """One worker in a pool process. An interrupted worker (its claim already marked) returns None instead of
     raising: an exception would make joblib kill the other workers while they still mark their own claims."""
+    # tqdm's default lock is a multiprocessing semaphore, made by the first bar (data preparation in a worker);
+    # the pool ends its processes with kill_workers=True, so the main process's resource tracker would warn
+    # "leaked semaphore objects" at exit. A pool process shares no bar with another process: a thread lock does.
+    tqdm.set_lock(threading.RLock())
     try:
         return worker_fn(index)
     except KeyboardInterrupt:

@@ -34,6 +34,7 @@ from avtca.data.config import DataConfig
 from avtca.data.crop import CROPS, crop_resize
 from avtca.data.features import audio_features
 from avtca.data.media import MediaError, clip_window, frame_times, read_audio, read_frames, video_span
+from avtca.data.parallel import release_workers
 from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, Scan
 
@@ -115,15 +116,6 @@ def _in_process(todo: list[Clip], cfg: DataConfig, shards: Path):
         torch.set_num_threads(threads)
 
 
-def _release_workers() -> None:
-    """Stop joblib's reusable loky workers: idle, they hold memory in a training process and block its exit."""
-    from joblib.externals.loky import reusable_executor
-
-    executor = reusable_executor._executor
-    if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
-
-
 def _load_shard(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
     try:
         with np.load(path) as z:
@@ -163,7 +155,7 @@ def _prepare_shards(cfg: DataConfig, root: Path, scan: Scan, shards: Path, progr
     finally:
         bar.close()
         if cfg.n_jobs != 1:
-            _release_workers()
+            release_workers()
     kept = [c for c in scan.clips if c.id not in skipped]
     if not kept:
         raise PrepareError(no_clips_message(cfg, root, scan, skipped))

@@ -15,6 +15,7 @@ from scipy.signal import resample_poly
 from tqdm.auto import tqdm
 
 from avtca.data.config import DataConfig, SyntheticOptions
+from avtca.data.parallel import release_workers
 from avtca.data.synthetic.render import (
     CREMAD_CUES,
     RAVDESS_CUES,
@@ -76,18 +77,9 @@ def _run_jobs(fn, jobs: list[tuple], n_jobs: int, desc: str, progress: bool) -> 
                 results.append(item)
                 bar.update(1)
         finally:
-            _release_workers()
+            release_workers()
     bar.close()
     return results
-
-
-def _release_workers() -> None:
-    """Stop joblib's reusable loky workers: idle, they hold memory and delay the exit of the process."""
-    from joblib.externals.loky import reusable_executor
-
-    executor = reusable_executor._executor
-    if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
 
 
 def generate_ravdess(out: Path, opts: SyntheticOptions, progress: bool = True, n_jobs: int = 1) -> dict:
