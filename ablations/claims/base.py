@@ -35,6 +35,8 @@ class ClaimStore(Protocol):
 
     def status(self) -> dict[str, CellState]: ...
 
+    def forget(self, cell_id: str) -> None: ...
+
 
 def worker_name(index: int = 0) -> str:
     """`host:pid:index`: unique per worker; the pid lets a same-host claimant detect a dead owner at once."""

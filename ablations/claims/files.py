@@ -134,6 +134,10 @@ class FileClaimStore:
         with self._lock():
             self._path(cell_id).unlink(missing_ok=True)
 
+    def forget(self, cell_id: str) -> None:
+        """Drop the claim whatever its state (--repair-storage: a COMPLETE cell whose trial was lost runs again)."""
+        self.release(cell_id)
+
     def stale(self, grace_s: float | None = None) -> list[str]:
         """Cell ids whose RUNNING claim is stale."""
         if grace_s is not None:

@@ -209,6 +209,12 @@ class SqlClaimStore:
         sql = sa.text(f"DELETE FROM {TABLE} WHERE study = :study AND cell_id = :cell {where}AND state = '{RUNNING}'")
         return self._tx(lambda c: c.execute(sql, self._key(cell_id, worker)).rowcount) == 1
 
+    def forget(self, cell_id: str) -> None:
+        """Drop the claim whatever its state (--repair-storage: a COMPLETE cell whose trial was lost runs again);
+        unlike `release`, which a worker uses and which never drops a finished cell."""
+        sql = sa.text(f"DELETE FROM {TABLE} WHERE study = :study AND cell_id = :cell")
+        self._tx(lambda c: c.execute(sql, self._key(cell_id)))
+
     def stale(self, grace_s: float | None = None) -> list[str]:
         """RUNNING cells whose heartbeat is older than `grace_s` (database clock) or whose owner on this host died."""
         self.engine  # noqa: B018

@@ -13,12 +13,13 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from ablations.cells import Cell
 from ablations.claims import claims_dir, open_claim_store
@@ -27,7 +28,7 @@ from ablations.masking import mask
 from ablations.objective import open_storage, optuna_study_name
 from ablations.study import StudyConfig
 
-FINISHED_TRIALS = ("COMPLETE", "PRUNED")
+FINISHED_TRIALS = (TrialState.COMPLETE, TrialState.PRUNED)
 
 
 def journal_path(study: StudyConfig) -> Path | None:
@@ -54,15 +55,17 @@ def finished_cells(path: Path, names: set[str]) -> set[str]:
     return _finished_in(JournalStorage(JournalFileBackend(str(path))), names)  # the file exists: nothing is created
 
 
-def _finished_in(storage: BaseStorage, names: set[str]) -> set[str]:
-    done = set()
+def _cell_trials(storage: BaseStorage, names: set[str], states: tuple[TrialState, ...]) -> Iterator[FrozenTrial]:
+    """The trials in `states` of the Optuna studies `names` that belong to a cell (carry a `cell_id`)."""
     for frozen in storage.get_all_studies():
-        if frozen.study_name not in names:
-            continue
-        for trial in storage.get_all_trials(frozen._study_id, deepcopy=False):
-            if trial.state.name in FINISHED_TRIALS and "cell_id" in trial.user_attrs:
-                done.add(trial.user_attrs["cell_id"])
-    return done
+        if frozen.study_name in names:
+            for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=states):
+                if "cell_id" in trial.user_attrs:
+                    yield trial
+
+
+def _finished_in(storage: BaseStorage, names: set[str]) -> set[str]:
+    return {t.user_attrs["cell_id"] for t in _cell_trials(storage, names, FINISHED_TRIALS)}
 
 
 def sql_finished_cells(url: str, names: set[str]) -> set[str]:
@@ -192,12 +195,10 @@ def repair_trials(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], lis
             os.fsync(fh.fileno())
         done.append(f"cut {path} after its last whole record (copy kept as {backup.name})")
     problems, lost = diagnose(study, cells)
-    if path is None:
-        _forget_sql_claims(study, lost)
-    else:
+    if lost:
         store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
         for cid in lost:
-            store.release(cid)
+            store.forget(cid)
     if lost:
         done.append(f"released {len(lost)} cell(s) whose trial was lost; they run again")
     _, still = diagnose(study, cells)
@@ -207,26 +208,6 @@ def repair_trials(study: StudyConfig, cells: list[Cell]) -> tuple[list[str], lis
     return done, lost
 
 
-def _forget_sql_claims(study: StudyConfig, ids: list[str]) -> None:
-    """Delete the COMPLETE claims of cells that lost their trial (SqlClaimStore.release gives back RUNNING ones
-    only, on purpose: a worker must never drop a finished cell), so that they are claimed and run again."""
-    if not ids:
-        return
-    # SQLAlchemy (heavy) loads only for a database storage
-    import sqlalchemy as sa
-
-    from ablations.claims.sql import TABLE
-
-    engine = sa.create_engine(to_sqlalchemy_url(study.storage_url), poolclass=sa.pool.NullPool)
-    sql = sa.text(f"DELETE FROM {TABLE} WHERE study = :study AND cell_id = :cell AND state = 'COMPLETE'")
-    try:
-        with engine.begin() as conn:
-            for cid in ids:
-                conn.execute(sql, {"study": study.name, "cell": cid})
-    finally:
-        engine.dispose()
-
-
 def complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, int, str | None]]:
     """(cell id, number, MLflow run id) of the cells' COMPLETE trials, read-only; [] when the storage is gone."""
     ids = {c.cell_id for c in cells}
@@ -234,19 +215,15 @@ def complete_trials(study: StudyConfig, cells: list[Cell]) -> list[tuple[str, in
     if not path.exists() if path is not None else not _has_optuna_tables(study.storage_url):
         return []  # no storage, or Optuna's tables gone: no trial
     storage = _read_rdb(study.storage_url) if path is None else open_storage(study.storage_url, create=False)
-    names = _study_names(study, cells)
-    found = []
     try:
-        for frozen in storage.get_all_studies():
-            if frozen.study_name not in names:
-                continue
-            for trial in storage.get_all_trials(frozen._study_id, deepcopy=False, states=(TrialState.COMPLETE,)):
-                if trial.user_attrs.get("cell_id") in ids:
-                    found.append((trial.user_attrs["cell_id"], trial.number, trial.user_attrs.get("mlflow_run_id")))
+        return [
+            (t.user_attrs["cell_id"], t.number, t.user_attrs.get("mlflow_run_id"))
+            for t in _cell_trials(storage, _study_names(study, cells), (TrialState.COMPLETE,))
+            if t.user_attrs["cell_id"] in ids
+        ]
     finally:
         if path is None:
             storage.engine.dispose()
-    return found
 
 
 def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
@@ -259,7 +236,7 @@ def sql_plan_states(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     url = to_sqlalchemy_url(study.storage_url)
     if url.startswith("sqlite") and not Path(url.split(":///", 1)[-1].split("?", 1)[0]).exists():
         return {}  # connecting would create the file
-    engine = sa.create_engine(url, connect_args={"connect_timeout": 5} if "postgres" in url else {})
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool, **_connect(study.storage_url))
     try:
         if not sa.inspect(engine).has_table(TABLE):
             return {}
