@@ -12,7 +12,6 @@ from ablations.startup import EXIT_INTERRUPTED, quiet_start_up
 if __name__ == "__main__":
     quiet_start_up()  # a Ctrl-C while the imports below load (seconds) leaves quietly: nothing is written yet
 
-from ablations.explain import explain, schema_json
 from ablations.masking import mask
 from ablations.runner import (
     EXIT_FAILED,
@@ -26,7 +25,8 @@ from ablations.runner import (
     validated_cells,
 )
 from ablations.runner.finish import INTERRUPTED
-from ablations.study import load_study
+from ablations.study.explain import explain, schema_json
+from ablations.study.schema import load_study
 from avtca.config.base import ConfigError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "build_parser", "cli", "main"]

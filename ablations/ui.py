@@ -20,8 +20,8 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 from ablations.masking import mask
-from ablations.objective import open_storage
-from ablations.study import StudyConfig, load_study
+from ablations.storage.optuna import open_storage
+from ablations.study.schema import StudyConfig, load_study
 from ablations.tracking import _client, ui_command
 from ablations.tracking.browse import runs_url
 from avtca.config.base import ConfigError

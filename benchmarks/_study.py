@@ -59,7 +59,7 @@ def make_study(
     """
     import uuid
 
-    from ablations.study import StudyConfig, semantic_problems
+    from ablations.study.schema import StudyConfig, semantic_problems
     from avtca.config.base import ConfigError, validate
 
     workdir = Path(workdir)
@@ -106,10 +106,10 @@ def run_study(study, n_workers: int = 1, tracking: bool = False, around_workers=
 
     `around_workers` is an optional context manager entered just around the workers.
     """
-    from ablations.cells import enumerate_cells
-    from ablations.launch import WorkerSpec, worker_fn
-    from ablations.launchers import run_local
     from ablations.runner import prepare_optuna
+    from ablations.study.cells import enumerate_cells
+    from ablations.workers.local import run_local
+    from ablations.workers.loop import WorkerSpec, worker_fn
 
     cells = enumerate_cells(study)
     prepare_optuna(study, cells)
@@ -143,7 +143,7 @@ def study_trials(study, cells) -> list[Any]:
     """Every Optuna trial of the study's cells (frozen)."""
     import optuna
 
-    from ablations.objective import open_storage, optuna_study_name
+    from ablations.storage.optuna import open_storage, optuna_study_name
 
     storage = open_storage(study.storage_url)
     trials = []
@@ -154,7 +154,7 @@ def study_trials(study, cells) -> list[Any]:
 
 def prepare_data(study, progress: bool = True) -> None:
     """Generate and preprocess the study's synthetic dataset once, outside any timing."""
-    from ablations.cells import data_section
+    from ablations.study.cells import data_section
     from avtca.config.base import validate
     from avtca.data.config import DataConfig
     from avtca.data.prepare import ensure_prepared

@@ -57,7 +57,7 @@ def epochs_spent(trial, epochs: int) -> int:
 
 def best_accuracy(trials: list, minimize: bool) -> float | None:
     """val/accuracy of the trial the study would pick (the runner's own choice: best among complete trials)."""
-    from ablations.objective import best_trial, trial_metrics
+    from ablations.storage.optuna import best_trial, trial_metrics
 
     best = best_trial(trials, "minimize" if minimize else "maximize")
     if best is None:

@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         f"on tiny synthetic RAVDESS-format data, 1 worker; tracking to {uri}",
         f"median of {args.repeats} interleaved repeats after {args.warmup} warm-up round(s) "
         "(warm-up also prepares the data cache and the MLflow database)",
-        "method: the runner's own worker (ablations.launch.run_worker) with and without a parent run; 'study s' "
+        "method: the runner's own worker (ablations.workers.loop.run_worker) with and without a parent run; 'study s' "
         "is the workers' wall time (storage set-up and the parent run are outside it); target: overhead < 2%",
     ]
     command = command_line("benchmarks.tracking_overhead", argv)

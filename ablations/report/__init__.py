@@ -2,14 +2,16 @@
 
 `render(source)` renders one study (a study name read from MLflow, or an exported runs.csv) into
 reports/<study>/; `render_paper()` renders the state-of-the-art and ablation tables into reports/paper/.
-Report files (names, deterministic writes, the reports index) are written by `files`, exports by `export`.
+The package is in layers: read/ (runs.csv and siblings, the MLflow export) -> statistics/ (pure functions of
+arrays) -> compare/ (each variant against the reference, per dataset) -> rendering/ (the registered tables and
+figures in every format) -> build.py (`render`).
 """
 
 from __future__ import annotations
 
-from ablations.report.export import export_from_mlflow
-from ablations.report.load import ReportInputError, load_runs
-from ablations.report.paper import render_paper
-from ablations.report.render import FORMATS, render
+from ablations.report.build import FORMATS, render
+from ablations.report.read.export import export_from_mlflow
+from ablations.report.read.load import ReportInputError, load_runs
+from ablations.report.rendering.paper import render_paper
 
 __all__ = ["FORMATS", "ReportInputError", "export_from_mlflow", "load_runs", "render", "render_paper"]

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from ablations.masking import mask
-from ablations.report.load import ReportInputError
-from ablations.report.paper import REFERENCES, render_paper
-from ablations.report.render import FORMATS, render
-from ablations.report.stats import DEFAULT_TEST, TESTS
+from ablations.report.build import FORMATS, render
+from ablations.report.read.load import ReportInputError
+from ablations.report.rendering.paper import REFERENCES, render_paper
+from ablations.report.statistics.paired import DEFAULT_TEST, TESTS
 from avtca.config.base import ConfigError
 
 

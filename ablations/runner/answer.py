@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from ablations.masking import mask
-from ablations.study import StudyConfig
+from ablations.study.schema import StudyConfig
+from ablations.tracking import Tracker
 
 
 def render_report(study: StudyConfig) -> Path | None:
@@ -15,7 +15,7 @@ def render_report(study: StudyConfig) -> Path | None:
     study."""
     try:
         # the report (pandas, matplotlib) loads only here: --explain, --schema and invalid files answer without it
-        from ablations.report.render import render
+        from ablations.report.build import render
     except ImportError as err:
         print(f"report: ablations.report is not available ({err}); skipped")
         return None
@@ -32,7 +32,7 @@ def render_report(study: StudyConfig) -> Path | None:
     return Path(path)
 
 
-def publish_answer(study: StudyConfig, tracker: Any, parent: str, study_file: str | None) -> None:
+def publish_answer(study: StudyConfig, tracker: Tracker, parent: str, study_file: str | None) -> None:
     """Render the report and log it, its summary metrics and the study file to the parent run."""
     folder = render_report(study)
     try:

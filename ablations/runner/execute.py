@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ablations.cells import Cell
-from ablations.cellset import cells_tags
 from ablations.masking import mask
 from ablations.runner.finish import finish
 from ablations.runner.outcome import EXIT_FAILED, EXIT_INVALID, EXIT_OK, study_outcome
-from ablations.study import StudyConfig
+from ablations.study.cells import Cell
+from ablations.study.schema import StudyConfig
 from ablations.tracking import Tracker, check_tracking
+from ablations.tracking.cellset import cells_tags
+from ablations.tracking.record import DESCRIPTION
 
 # Optuna and what needs it (objective, integrity, launch, progress) load inside the functions that use them:
 # the CLI imports this module for --explain, --schema and invalid files too
@@ -28,7 +29,7 @@ class RunOptions:
     """How to run a study, beyond its study file: the file's path, the launcher and whether to render the report."""
 
     study_file: str | None = None
-    launcher: str = "local"  # a key of ablations.launchers.LAUNCHERS
+    launcher: str = "local"  # a key of ablations.workers.LAUNCHERS
     scheduler: str | None = None  # the dask scheduler's address (default a LocalCluster)
     report: bool = True
 
@@ -49,7 +50,7 @@ class Launched:
 
 def run_study(study: StudyConfig, cells: list[Cell], states: dict[str, str], options: RunOptions) -> int:
     """Run the study: prepare storage and tracking once, launch workers, clean up, summarise, report."""
-    from ablations.integrity import journal_path
+    from ablations.storage.integrity import journal_path
 
     journal = journal_path(study)
     new_journal = journal is not None and not journal.exists()
@@ -73,7 +74,7 @@ def prepare_optuna(study: StudyConfig, cells: list[Cell], study_file: str | None
     """Create the storage and every Optuna study once, before any worker starts (schema-creation race)."""
     import optuna
 
-    from ablations.objective import annotate_study, open_storage, optuna_study_name
+    from ablations.storage.optuna import annotate_study, open_storage, optuna_study_name
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(study.storage_url)
@@ -109,7 +110,7 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
         **study_tags(study, cells),
         **source_tags(study_file),
         **cells_tags(c.cell_id for c in cells),
-        **({"mlflow.note.content": study.description} if study.description else {}),
+        **({DESCRIPTION: study.description} if study.description else {}),
     }
     parent = tracker.parent_run(tags, {"study_file": str(study_file), "n_cells": len(cells), "seeds": study.seeds})
     return tracker, parent
@@ -117,9 +118,9 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
 
 def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent: str, options: RunOptions) -> Launched:
     """Run the cells not yet complete on the study's workers, with a live line per running cell."""
-    from ablations.launch import WorkerSpec, worker_fn
-    from ablations.launchers import LAUNCHERS
-    from ablations.progress import StudyProgress
+    from ablations.runner.progress import StudyProgress
+    from ablations.workers import LAUNCHERS
+    from ablations.workers.loop import WorkerSpec, worker_fn
 
     n_workers = study.resources.n_jobs
     deadline = time.time() + study.budget.timeout_s if study.budget.timeout_s else None
@@ -144,7 +145,7 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
 
 def resync_study(study: StudyConfig, cells: list[Cell]) -> int:
     """`--resync-tracking`: recreate missing MLflow runs from the Optuna storage (the source of truth)."""
-    from ablations.resync import resync_tracking
+    from ablations.storage.resync import resync_tracking
 
     try:
         check_tracking(study.tracking)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
-from ablations.cells import Cell
 from ablations.masking import mask
 from ablations.runner.answer import publish_answer
 from ablations.runner.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Outcome, study_outcome
-from ablations.study import StudyConfig
-from ablations.summary import completed_run_ids, print_summary
+from ablations.runner.summary import completed_run_ids, print_summary
+from ablations.study.cells import Cell
+from ablations.study.schema import StudyConfig
+from ablations.tracking import Tracker
 
 INTERRUPTED = "interrupted: completed cells are kept; run the same command again to continue"
 
@@ -19,7 +19,7 @@ def finish(
     study: StudyConfig,
     cells: list[Cell],
     study_file: str | None,
-    tracker: Any,
+    tracker: Tracker,
     parent: str,
     interrupted: bool,
     failed: dict[str, str],
@@ -40,7 +40,7 @@ def finish(
     return EXIT_OK
 
 
-def close_runs(study: StudyConfig, cells: list[Cell], tracker: Any, parent: str, outcome: Outcome) -> None:
+def close_runs(study: StudyConfig, cells: list[Cell], tracker: Tracker, parent: str, outcome: Outcome) -> None:
     """End the MLflow runs left RUNNING by dead or interrupted workers, and the parent run unless others run on."""
     try:
         # runs of dead/interrupted workers never stay RUNNING; those of completed trials end FINISHED

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-from ablations.cells import Cell
-from ablations.claims import open_claim_store
 from ablations.startup import EXIT_INTERRUPTED
-from ablations.study import StudyConfig
+from ablations.storage.claims import open_claim_store
+from ablations.study.cells import Cell
+from ablations.study.schema import StudyConfig
+from ablations.tracking import Tracker
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "Outcome", "study_outcome"]
@@ -43,7 +43,11 @@ class Outcome:
 
 
 def study_outcome(
-    study: StudyConfig, cells: list[Cell], interrupted: bool, tracker: Any = None, study_file: str | None = None
+    study: StudyConfig,
+    cells: list[Cell],
+    interrupted: bool,
+    tracker: Tracker | None = None,
+    study_file: str | None = None,
 ) -> Outcome:
     """Read the claim store once the workers stopped: the one place deciding whether the study is complete.
 
@@ -55,7 +59,7 @@ def study_outcome(
     complete = sum(1 for c in cells if getattr(final.get(c.cell_id), "state", None) == "COMPLETE")
     untracked: list[str] = []
     if tracker is not None and complete == len(cells) and not interrupted:
-        from ablations.integrity import check_tracked  # needs Optuna: loaded only once a study ran
+        from ablations.storage.integrity import check_tracked  # needs Optuna: loaded only once a study ran
 
         untracked = check_tracked(study, cells, tracker, study_file or "STUDY.yaml")
     return Outcome(

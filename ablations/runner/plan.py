@@ -5,13 +5,13 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from ablations.cells import Cell, enumerate_cells, objective_problems
-from ablations.claims import open_claim_store
-from ablations.database import is_sql_url
 from ablations.masking import mask
+from ablations.runner.checks import check_environment, static_problems, tune_problems
 from ablations.runner.outcome import EXIT_INVALID, EXIT_OK
-from ablations.study import StudyConfig
-from ablations.validate import check_environment, static_problems, tune_problems
+from ablations.storage.claims import open_claim_store
+from ablations.storage.database import is_sql_url
+from ablations.study.cells import Cell, enumerate_cells, objective_problems
+from ablations.study.schema import StudyConfig
 from avtca.config.base import ConfigError
 from avtca.data.protocols import n_folds_of
 
@@ -23,7 +23,7 @@ def validated_cells(study: StudyConfig, study_file: str | None = None, repair: b
     """The study's cells once everything knowable before the first claim checks out; else ConfigError (exit 2).
 
     `repair` (--repair-storage) repairs a damaged journal first, printing what it changed."""
-    from ablations.integrity import check_storage, repair_storage
+    from ablations.storage.integrity import check_storage, repair_storage
 
     for check in (static_problems, check_environment, objective_problems):
         problems = check(study)
@@ -47,7 +47,7 @@ def plan(study: StudyConfig, cells: list[Cell]) -> dict[str, str]:
     """Each cell's current state (pending / RUNNING / COMPLETE / FAILED), read without writing anything."""
     states: dict[str, str] = {c.cell_id: "pending" for c in cells}
     if is_sql_url(study.storage_url):
-        from ablations.integrity import sql_plan_states
+        from ablations.storage.integrity import sql_plan_states
 
         return {**states, **sql_plan_states(study, cells)}  # read-only: opening the claim store would create it
     store = open_claim_store(study.storage_url, study.name, study.resources.grace_s)
@@ -81,7 +81,7 @@ def dry_run(study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot
     """--dry-run: the plan (complete cells whose MLflow run is gone shown so) and, with `pilot`, the design's power.
 
     Writes nothing."""
-    from ablations.integrity import with_tracking_states
+    from ablations.storage.integrity import with_tracking_states
 
     print_plan(study, cells, with_tracking_states(study, cells, states))
     return pilot_power(pilot, cells, study) if pilot else EXIT_OK
@@ -89,8 +89,8 @@ def dry_run(study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot
 
 def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
     """--dry-run --pilot: the power of this study's design, estimated from a pilot's export (docs/statistics.md)."""
-    from ablations.report.load import ReportInputError
-    from ablations.report.pilot import pilot_estimate
+    from ablations.report.read.load import ReportInputError
+    from ablations.report.rendering.pilot import pilot_estimate
 
     variants = len({c.variant for c in cells}) - 1
     try:

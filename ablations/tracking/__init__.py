@@ -21,15 +21,23 @@ import torch
 
 from ablations.masking import mask
 from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
+from ablations.tracking.record import (
+    CELL_ID,
+    DESCRIPTION,
+    KILLED,
+    LOST_TRIAL,
+    OPTUNA_STATE,
+    PARENT_RUN,
+    ROLE,
+    RUN_NAME,
+    STUDY_ROLE,
+)
 
 # TrackingError, check_tracking and health_request are this package's API; they live in uri.py
 from ablations.tracking.uri import TrackingError, check_tracking, credentials_to_env, health_request  # noqa: F401
 
-LOST_TRIAL_TAG = "avtca.lost_trial"  # on a run whose Optuna trial a damaged storage lost (--repair-storage)
-PARENT_ROLE = "study"  # tag avtca.role of the parent run; children are "trial" or "fold"
 # MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
-DESCRIPTION_TAG = "mlflow.note.content"  # the experiment's / run's description in the UI
 CURVE_PREFIXES = ("train/", "val/")  # logged once per epoch at step=epoch
 BEST_PREFIX = "best/"  # the best epoch's values of the curves, logged once as final metrics under their own names
 _MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
@@ -112,7 +120,7 @@ class Tracker:
         """Experiment tags: its kind (so the UI opens on the runs table) and the study's description."""
         all_tags = {**EXPERIMENT_KIND, **tags}
         if description:
-            all_tags[DESCRIPTION_TAG] = description
+            all_tags[DESCRIPTION] = description
         for key, value in all_tags.items():
             self.client.set_experiment_tag(self.experiment_id, key, str(value)[:_MAX_VALUE])
 
@@ -120,23 +128,23 @@ class Tracker:
         """The study's parent run: reused (and set RUNNING) on resume, else created."""
         found = self.client.search_runs(
             [self.experiment_id],
-            filter_string=f"tags.`avtca.role` = '{PARENT_ROLE}'",
+            filter_string=f"tags.`{ROLE}` = '{STUDY_ROLE}'",
             max_results=1,
             order_by=["attributes.start_time ASC"],
         )
         if found:
             run_id = found[0].info.run_id
             self.client.update_run(run_id, status="RUNNING")
-            self._log(run_id, tags={"mlflow.runName": parent_name(self.study_name), **tags})
+            self._log(run_id, tags={RUN_NAME: parent_name(self.study_name), **tags})
             return run_id
-        all_tags = {"avtca.role": PARENT_ROLE, "mlflow.runName": parent_name(self.study_name), **provenance(), **tags}
+        all_tags = {ROLE: STUDY_ROLE, RUN_NAME: parent_name(self.study_name), **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
 
     def start_run(self, parent_id: str, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str:
         """A nested child run (parent set by tag, so it works from any process); params logged in batches."""
-        all_tags = {"mlflow.parentRunId": parent_id, "mlflow.runName": name, **provenance(), **tags}
+        all_tags = {PARENT_RUN: parent_id, RUN_NAME: name, **provenance(), **tags}
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -202,16 +210,16 @@ class Tracker:
         the report and the integrity check skip them; returns the run ids."""
         ended = []
         for rid in run_ids:
-            self.client.set_tag(rid, LOST_TRIAL_TAG, why[:_MAX_VALUE])
+            self.client.set_tag(rid, LOST_TRIAL, why[:_MAX_VALUE])
             self.client.set_terminated(rid, status="FAILED")
             ended.append(rid)
         return ended
 
     def running_children(self, cell_id: str | None = None) -> list[Any]:
         """RUNNING child runs of the study (of one cell when given)."""
-        flt = "attributes.status = 'RUNNING' and tags.`avtca.role` != 'study'"
+        flt = f"attributes.status = 'RUNNING' and tags.`{ROLE}` != '{STUDY_ROLE}'"
         if cell_id is not None:
-            flt += f" and tags.cell_id = '{cell_id}'"
+            flt += f" and tags.{CELL_ID} = '{cell_id}'"
         return list(self.client.search_runs([self.experiment_id], filter_string=flt, max_results=10000))
 
     def kill_running(
@@ -223,12 +231,12 @@ class Tracker:
         ended = []
         for run in self.running_children(cell_id):
             rid = run.info.run_id
-            if run.data.tags.get("cell_id") in keep:
+            if run.data.tags.get(CELL_ID) in keep:
                 continue
-            if rid in finished or run.data.tags.get("mlflow.parentRunId") in finished:
+            if rid in finished or run.data.tags.get(PARENT_RUN) in finished:
                 self.client.set_terminated(rid, status="FINISHED")
             else:
-                self.client.set_tag(rid, "avtca.killed", "left RUNNING by a dead or interrupted worker")
+                self.client.set_tag(rid, KILLED, "left RUNNING by a dead or interrupted worker")
                 self.client.set_terminated(rid, status="KILLED")
             ended.append(rid)
         return ended
@@ -240,15 +248,15 @@ class Tracker:
         trial; one killed earlier leaves a RUNNING run. Runs of complete trials end FINISHED, all others KILLED.
         """
         changed = []
-        flt = f"tags.cell_id = '{cell_id}' and tags.`avtca.role` != 'study'"
+        flt = f"tags.{CELL_ID} = '{cell_id}' and tags.`{ROLE}` != '{STUDY_ROLE}'"
         for run in self.client.search_runs([self.experiment_id], filter_string=flt, max_results=10000):
             rid, status = run.info.run_id, run.info.status
-            state = trial_states.get(rid) or trial_states.get(run.data.tags.get("mlflow.parentRunId", ""))
+            state = trial_states.get(rid) or trial_states.get(run.data.tags.get(PARENT_RUN, ""))
             want = "FINISHED" if state == "COMPLETE" else "KILLED"
             if status == "RUNNING" or (status == "FINISHED" and want == "KILLED"):
                 if want == "KILLED":
-                    self.client.set_tag(rid, "avtca.killed", "its worker died before the trial was recorded")
-                    self.client.set_tag(rid, "optuna.state", state or "FAIL")
+                    self.client.set_tag(rid, KILLED, "its worker died before the trial was recorded")
+                    self.client.set_tag(rid, OPTUNA_STATE, state or "FAIL")
                 self.client.set_terminated(rid, status=want)
                 changed.append(rid)
         return changed

@@ -9,12 +9,24 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ablations.tracking import BEST_PREFIX, _client
+from ablations.tracking import BEST_PREFIX, Tracker, _client
+from ablations.tracking.record import (
+    CELL_ID,
+    FOLD,
+    FOLD_ROLE,
+    PARENT_RUN,
+    RESYNCED,
+    ROLE,
+    SEED,
+    STUDY_ROLE,
+    TRIAL_NUMBER,
+    TRIAL_ROLE,
+    VARIANT,
+)
 from avtca.config.base import suggest
 
 HISTORY_PREFIXES = ("train/", "val/")
-CELL_ROLES = ("trial", "fold")  # tag avtca.role of runs that hold one (variant, seed, fold) cell
-STUDY_ROLE = "study"  # tag avtca.role of the study's parent run
+CELL_ROLES = (TRIAL_ROLE, FOLD_ROLE)  # runs that hold one (variant, seed, fold) cell
 
 
 def _own_tags(tags: dict[str, str]) -> dict[str, str]:
@@ -50,9 +62,9 @@ def _all_runs(client: Any, experiment_id: str) -> list[Any]:
 
 def _is_cell(run: Any) -> bool:
     tags = run.data.tags
-    if "mlflow.parentRunId" not in tags or not {"variant", "seed", "fold"} <= set(tags):
+    if PARENT_RUN not in tags or not {VARIANT, SEED, FOLD} <= set(tags):
         return False
-    role = tags.get("avtca.role", "trial")
+    role = tags.get(ROLE, TRIAL_ROLE)
     return role in CELL_ROLES and tags["fold"] != "all"  # "all": a trial spanning folds; its children are cells
 
 
@@ -135,7 +147,7 @@ def read_study(study_name: str, tracking_uri: str | None) -> tuple[list[dict[str
     runs, histories, confusions, predictions = [], [], [], []
     every = _all_runs(client, exp.experiment_id)
     # the study's parent run carries study-wide settings such as objective.metric / objective.direction
-    parent = next((r for r in every if r.data.tags.get("avtca.role") == STUDY_ROLE), None)
+    parent = next((r for r in every if r.data.tags.get(ROLE) == STUDY_ROLE), None)
     study = {**parent.data.params, **_own_tags(parent.data.tags)} if parent is not None else {}
     cells = [run for run in every if _is_cell(run)]
     for run in tqdm(cells, desc=f"export {study_name}", unit="run", disable=None):
@@ -165,17 +177,17 @@ class LiveRuns:
         self.ids = {r.info.run_id for r in runs}
         # a run rebuilt by --resync-tracking stands for the trial's lost or gappy one
         self.resynced = {
-            (r.data.tags.get("cell_id"), r.data.tags.get("optuna.trial_number"))
+            (r.data.tags.get(CELL_ID), r.data.tags.get(TRIAL_NUMBER))
             for r in runs
-            if r.info.status == "FINISHED" and "avtca.resynced" in r.data.tags
+            if r.info.status == "FINISHED" and RESYNCED in r.data.tags
         }
         # FINISHED runs that hold a cell's result (the report keeps these): (run id, parent's, cell, trial, resynced)
         self.finished = [
-            (r.info.run_id, r.data.tags.get("mlflow.parentRunId"), r.data.tags["cell_id"],
-             r.data.tags.get("optuna.trial_number"), "avtca.resynced" in r.data.tags)
+            (r.info.run_id, r.data.tags.get(PARENT_RUN), r.data.tags[CELL_ID],
+             r.data.tags.get(TRIAL_NUMBER), RESYNCED in r.data.tags)
             for r in runs
             if r.info.status == "FINISHED" and "cell_id" in r.data.tags
-            and r.data.tags.get("avtca.role", "trial") in CELL_ROLES
+            and r.data.tags.get(ROLE, TRIAL_ROLE) in CELL_ROLES
         ]  # fmt: skip
 
     def has_run(self, cell_id: str, number: int, run_id: str | None) -> bool:
@@ -199,7 +211,7 @@ class LiveRuns:
         return out
 
 
-def live_runs(tracker: Any) -> LiveRuns:
+def live_runs(tracker: Tracker) -> LiveRuns:
     """The live runs of the tracker's study experiment (deleted runs are not listed)."""
     return LiveRuns(_all_runs(tracker.client, tracker.experiment_id))
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
 from ablations.masking import mask
+from ablations.tracking import Tracker
+from ablations.tracking.record import ERROR, KILLED, OPTUNA_STATE, RunHeader
 
 MAX_ERRORS = 2  # after two failures stop trying: each call to a dead server can block on retries
 
@@ -21,7 +23,7 @@ class TrialRuns:
     ends KILLED: its runs have gaps, which --resync-tracking rebuilds from the Optuna storage.
     """
 
-    def __init__(self, tracker: Any, pruned: tuple[type[BaseException], ...] = ()):
+    def __init__(self, tracker: Tracker, pruned: tuple[type[BaseException], ...] = ()):
         self.tracker = tracker
         self.pruned = pruned
         self.run_ids: list[str] = []
@@ -38,11 +40,11 @@ class TrialRuns:
             self.errors.append(mask(f"{what}: {type(err).__name__}: {err}")[:300])
             return None
 
-    def start(self, parent_id: str, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str | None:
+    def start(self, parent_id: str, header: RunHeader) -> str | None:
         """A child run of `parent_id`, ended on exit; None when tracking is off or failed."""
         if self.tracker is None:
             return None
-        run = self.call("start run", self.tracker.start_run, parent_id, name, tags, params)
+        run = self.call("start run", self.tracker.start_run, parent_id, header.name, header.tags, header.params)
         if run:
             self.run_ids.append(run)
         return run
@@ -63,10 +65,10 @@ class TrialRuns:
             self.status, self.state = "KILLED", "INTERRUPTED"
         elif exc_type is not None and issubclass(exc_type, Exception):
             for run in self.run_ids:
-                self.call("tag", self.tracker.set_tags, run, {"error": f"{exc_type.__name__}: {exc}"[:500]})
-        tags = {"optuna.state": self.state}
+                self.call("tag", self.tracker.set_tags, run, {ERROR: f"{exc_type.__name__}: {exc}"[:500]})
+        tags = {OPTUNA_STATE: self.state}
         if self.errors and self.status == "FINISHED":  # the runs have gaps: resync rebuilds them
-            self.status, tags["avtca.killed"] = "KILLED", "tracking failed mid-trial; see --resync-tracking"
+            self.status, tags[KILLED] = "KILLED", "tracking failed mid-trial; see --resync-tracking"
         for run in self.run_ids:
             self.call("tag", self.tracker.set_tags, run, tags)
         for run in reversed(self.run_ids):

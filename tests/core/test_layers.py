@@ -27,4 +27,5 @@ def test_import_contracts_are_kept(monkeypatch, capsys):
     code = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True)
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "0 broken" in out and "Contracts: 7 kept" in out
+    declared = (ROOT / "pyproject.toml").read_text().count("[[tool.importlinter.contracts]]")
+    assert "0 broken" in out and f"Contracts: {declared} kept" in out

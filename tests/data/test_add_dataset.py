@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import yaml
 
-from ablations.cells import enumerate_cells, resolve
-from ablations.explain import explain
-from ablations.report.metrics import dataset_label
-from ablations.study import load_study
-from ablations.validate import data_problems
+from ablations.report.read.columns import dataset_label
+from ablations.runner.checks import data_problems
+from ablations.study.cells import enumerate_cells, resolve
+from ablations.study.explain import explain
+from ablations.study.schema import load_study
 from avtca.config.base import ConfigError, validate
 from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
 from avtca.data.prepare import main as prepare_main

@@ -93,7 +93,7 @@ def test_built_in_configs_dump_and_cache_keys_are_unchanged():
 
 
 def test_explain_lists_the_data_keys_and_each_datasets_options():
-    from ablations.explain import explain
+    from ablations.study.explain import explain
 
     lines = explain()
     for key in ("frames", "crop.kind", "synthetic.actors", "ravdess.vocal_channel", "cremad.labels", "mosei.task"):

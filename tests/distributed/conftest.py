@@ -23,9 +23,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ablations.database import PgError, to_sqlalchemy_url
-from ablations.scaleout.pg import PgCluster, free_port, pg_bin_dir
-from ablations.scaleout.server import MlflowServer
+from ablations.server import MlflowServer
+from ablations.storage.database import PgError, to_sqlalchemy_url
+from ablations.storage.pg import PgCluster, free_port, pg_bin_dir
 
 REPO = Path(__file__).resolve().parents[2]
 REQUIRE = os.environ.get("AVTCA_REQUIRE_POSTGRES") == "1"
@@ -128,7 +128,7 @@ def db_url(request) -> str:
 
 @dataclass
 class Servers:
-    """A running `python -m ablations.scaleout.server`: the URLs it printed and its process."""
+    """A running `python -m ablations.server`: the URLs it printed and its process."""
 
     tracking: str
     storage: str
@@ -155,17 +155,17 @@ def _read_banner(proc: subprocess.Popen, timeout_s: float) -> str:
         except queue.Empty:
             raise TimeoutError(f"no banner after {timeout_s:.0f} s; output so far:\n{text}") from None
         if proc.poll() is not None and lines.empty():
-            raise RuntimeError(f"python -m ablations.scaleout.server exited with {proc.returncode}:\n{text}")
+            raise RuntimeError(f"python -m ablations.server exited with {proc.returncode}:\n{text}")
     return text
 
 
 @pytest.fixture(scope="session")
 def study_servers(scratch):
-    """`python -m ablations.scaleout.server` as a user runs it: private PostgreSQL + MLflow; stopped with Ctrl-C (SIGINT)."""
+    """`python -m ablations.server` as a user runs it: private PostgreSQL + MLflow; stopped with Ctrl-C (SIGINT)."""
     if pg_bin_dir() is None:
         _unavailable("PostgreSQL binaries not found (apt-get install postgresql, or set AVTCA_PG_BIN)")
     data = scratch / "server"
-    cmd = [sys.executable, "-m", "ablations.scaleout.server", "--data", str(data), "--port", str(free_port())]
+    cmd = [sys.executable, "-m", "ablations.server", "--data", str(data), "--port", str(free_port())]
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
@@ -174,7 +174,7 @@ def study_servers(scratch):
         banner = _read_banner(proc, timeout_s=240)
     except Exception as err:  # noqa: BLE001 - whatever went wrong, the server process must not outlive the test
         os.killpg(proc.pid, signal.SIGKILL)
-        pytest.fail(f"ablations.scaleout.server did not come up: {err}")
+        pytest.fail(f"ablations.server did not come up: {err}")
     found = dict(re.findall(r"^(--tracking-uri|--storage)\s+(\S+)", banner, re.M))
     passfile = re.search(r"PGPASSFILE=(\S+)", banner).group(1)
     yield Servers(found["--tracking-uri"], found["--storage"], passfile, banner, proc, data)

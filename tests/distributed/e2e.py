@@ -101,8 +101,8 @@ def wait_all(procs: list[subprocess.Popen], timeout_s: float) -> list[int]:
 
 def cells_of(study_path: Path, storage: str, tracking: str) -> list[Any]:
     """The study's cells as the runner enumerates them."""
-    from ablations.cells import enumerate_cells
-    from ablations.study import load_study
+    from ablations.study.cells import enumerate_cells
+    from ablations.study.schema import load_study
 
     study = load_study(study_path, storage=storage, tracking_uri=tracking)
     return enumerate_cells(study, str(study_path))
@@ -112,7 +112,7 @@ def optuna_trials(storage: str, study_name: str) -> list[Any]:
     """Every trial of the Optuna study."""
     import optuna
 
-    from ablations.objective import open_storage
+    from ablations.storage.optuna import open_storage
 
     return optuna.load_study(study_name=study_name, storage=open_storage(storage)).get_trials(deepcopy=False)
 

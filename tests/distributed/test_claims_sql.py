@@ -13,8 +13,8 @@ from collections import Counter
 import pytest
 import sqlalchemy as sa
 
-from ablations.claims import ClaimStore, open_claim_store
-from ablations.claims.sql import ClaimStoreError, SqlClaimStore
+from ablations.storage.claims import ClaimStore, open_claim_store
+from ablations.storage.claims.sql import ClaimStoreError, SqlClaimStore
 from tests.distributed.workers import open_store, race_claims
 
 CELLS = [f"cell{i:02d}" for i in range(24)]
@@ -115,7 +115,7 @@ def test_stale_claims_become_claimable_after_grace(db_url):
 
 
 def test_dead_owner_on_this_host_is_taken_over_at_once(db_url):
-    from ablations.claims import worker_name
+    from ablations.storage.claims import worker_name
 
     proc = subprocess.Popen(["sleep", "30"])
     dead = worker_name(0).replace(f":{os.getpid()}:", f":{proc.pid}:")

@@ -1,4 +1,4 @@
-"""End to end on real servers: `python -m ablations.scaleout.server`, runner processes and a Dask LocalCluster sharing one
+"""End to end on real servers: `python -m ablations.server`, runner processes and a Dask LocalCluster sharing one
 grid study on PostgreSQL + MLflow; a worker SIGKILLed mid-trial; the tracking server going away."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.claims.sql import SqlClaimStore
+from ablations.storage.claims.sql import SqlClaimStore
 from tests.distributed.e2e import (
     cells_of,
     complete_per_cell,
@@ -34,7 +34,7 @@ def with_password(servers, url: str) -> str:
 def prepare(study_path: Path, storage: str, tracking: str) -> list:
     """What must happen once before workers start (the schema-creation race of concurrent first connections): storage, study, parent run."""
     from ablations.runner import prepare_optuna
-    from ablations.study import load_study
+    from ablations.study.schema import load_study
     from ablations.tracking import Tracker
 
     study = load_study(study_path, storage=storage, tracking_uri=tracking)

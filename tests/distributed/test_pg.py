@@ -1,4 +1,4 @@
-"""ablations.scaleout.pg and ablations.database: URL masking, the private cluster helper, and clear database errors (real PostgreSQL)."""
+"""ablations.storage.pg and ablations.storage.database: URL masking, the private cluster helper, and clear database errors (real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from ablations.database import PgError, check_database, to_sqlalchemy_url
 from ablations.masking import mask
-from ablations.scaleout.pg import PgCluster
+from ablations.storage.database import PgError, check_database, to_sqlalchemy_url
+from ablations.storage.pg import PgCluster
 
 
 @pytest.mark.parametrize(
@@ -125,7 +125,7 @@ def test_cluster_for_other_machines_requires_the_password(scratch, pg_binaries):
 def test_server_cli_refuses_a_busy_port(tmp_path, capsys):
     import socket
 
-    from ablations.scaleout.server import main
+    from ablations.server import main
 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ablations.database import PgError
+from ablations.storage.database import PgError
 from tests.distributed.e2e import write_study
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 def race_claims(url: str, study: str, cells: list[str], worker: str, start_at: float) -> list[str]:
     """Open a store (racing the table creation too), wait for the common start, try to claim every cell."""
-    from ablations.claims.sql import SqlClaimStore
+    from ablations.storage.claims.sql import SqlClaimStore
 
     store = SqlClaimStore(url, study, grace_s=300)
     time.sleep(max(0.0, start_at - time.time()))
@@ -21,7 +21,7 @@ def race_claims(url: str, study: str, cells: list[str], worker: str, start_at: f
 
 def open_store(url: str, study: str) -> bool:
     """Only create/open the store: many of these at once race on CREATE TABLE."""
-    from ablations.claims.sql import SqlClaimStore
+    from ablations.storage.claims.sql import SqlClaimStore
 
     SqlClaimStore(url, study, grace_s=60).close()
     return True
@@ -33,8 +33,8 @@ def cell_loop(url: str, study: str, cells: list[str], log_dir: str, kill_marker:
     When `kill_marker` names a file that does not exist yet, the first worker to get there creates it and
     SIGKILLs its own process mid-cell, after the cell's 'start' line: the cell must then be re-run elsewhere.
     """
-    from ablations.claims import worker_name
-    from ablations.claims.sql import SqlClaimStore
+    from ablations.storage.claims import worker_name
+    from ablations.storage.claims.sql import SqlClaimStore
 
     store = SqlClaimStore(url, study, grace_s=60)
     me = worker_name(index)
@@ -70,7 +70,7 @@ def cell_loop(url: str, study: str, cells: list[str], log_dir: str, kill_marker:
 
 def create_optuna_storage(url: str, start_at: float) -> str:
     """Create the Optuna schema at a common start time (the schema-creation race) through `open_rdb_storage`."""
-    from ablations.database import open_rdb_storage
+    from ablations.storage.database import open_rdb_storage
 
     time.sleep(max(0.0, start_at - time.time()))
     try:

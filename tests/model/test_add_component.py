@@ -6,8 +6,8 @@ import pytest
 import torch
 import yaml
 
-from ablations.cells import enumerate_cells, resolve
-from ablations.study import load_study
+from ablations.study.cells import enumerate_cells, resolve
+from ablations.study.schema import load_study
 from avtca.config.base import ConfigError
 from avtca.models import create_model
 from avtca.models.cross_attention import CROSS_ATTENTION

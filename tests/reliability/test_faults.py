@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ablations.claims import ClaimWriteError, FileClaimStore
+from ablations.storage.claims import ClaimWriteError, FileClaimStore
 
 from .conftest import PYTHON, REPO, run_main, write_study
 
@@ -38,7 +38,7 @@ def test_damaged_claim_file_is_moved_aside_not_a_dead_end(tmp_path, capsys, cont
 def test_damaged_claim_in_a_finished_study_reruns_nothing(finished, capsys):
     import optuna
 
-    from ablations.objective import open_storage
+    from ablations.storage.optuna import open_storage
 
     claim = next((finished / "runs/optuna/tiny.claims/tiny").glob("*.json"))
     claim.write_bytes(b"\x00garbage")

@@ -50,7 +50,7 @@ def test_garbled_journal_names_the_file(finished, capsys):
 
 
 def test_report_leaves_out_cells_no_longer_in_the_study(finished, capsys):
-    from ablations.report.export import export_from_mlflow
+    from ablations.report.read.export import export_from_mlflow
 
     uri = f"sqlite:///{finished}/mlflow.db"
     # the study is edited: one variant removed, then re-run under the same name (nothing left to train)

@@ -6,7 +6,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from ablations.objective import open_storage
+from ablations.storage.optuna import open_storage
 
 from .conftest import run_main, write_study
 from .test_sql_integrity import _delete
@@ -95,9 +95,9 @@ def test_repaired_sqlite_storage_reports_the_re_runs_only(workdir, capsys):
 
 def test_repair_with_mlflow_unreadable_still_repairs_the_storage(finished, capsys):
     """MLflow cannot be read during the repair: the storage is repaired anyway, with a warning naming the cells."""
-    from ablations.cells import enumerate_cells
-    from ablations.integrity import repair_storage
-    from ablations.study import load_study
+    from ablations.storage.integrity import repair_storage
+    from ablations.study.cells import enumerate_cells
+    from ablations.study.schema import load_study
 
     journal = finished / JOURNAL
     path = write_study(finished, report=RENDER)

@@ -49,9 +49,9 @@ def test_report_failure_warning_masks_the_tracking_uri(workdir, capsys, monkeypa
     import importlib
 
     from ablations import runner as run
-    from ablations.study import load_study
+    from ablations.study.schema import load_study
 
-    render_module = importlib.import_module("ablations.report.render")
+    render_module = importlib.import_module("ablations.report.build")
 
     uri = f"postgresql+psycopg://alice:{SECRET}@127.0.0.1:1/mlflow?password={SECRET}"
     study = load_study(write_study(workdir, tracking_uri=uri))
@@ -67,7 +67,7 @@ def test_report_failure_warning_masks_the_tracking_uri(workdir, capsys, monkeypa
 
 def test_dry_run_header_masks_query_passwords(workdir, capsys):
     from ablations.runner import print_plan
-    from ablations.study import load_study
+    from ablations.study.schema import load_study
 
     study = load_study(
         write_study(

@@ -1,4 +1,4 @@
-"""Finding 12: a SIGKILLed `ablations.scaleout.server` leaves PostgreSQL and MLflow running; the next start stops them."""
+"""Finding 12: a SIGKILLed `ablations.server` leaves PostgreSQL and MLflow running; the next start stops them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import urllib.request
 
 import pytest
 
-from ablations.scaleout.pg import free_port
+from ablations.storage.pg import free_port
 
 from .conftest import PYTHON, REPO
 
@@ -29,7 +29,7 @@ def healthy(port: int) -> bool:
 def start(data, port: int) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [PYTHON, "-m", "ablations.scaleout.server", "--data", str(data), "--port", str(port)],
+        [PYTHON, "-m", "ablations.server", "--data", str(data), "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -54,7 +54,7 @@ def test_restart_after_sigkill_stops_the_orphans(pg_binaries, scratch):
         assert healthy(port) and (data / "pg" / "postmaster.pid").exists()  # the orphans of the report
         again, out = start(data, port)
         try:
-            assert "left running by a killed ablations.scaleout.server" in out and "Ctrl-C stops both" in out, out
+            assert "left running by a killed ablations.server" in out and "Ctrl-C stops both" in out, out
             assert json.loads((data / "server.json").read_text())["mlflow_pgid"] != state["mlflow_pgid"]
             with pytest.raises(ProcessLookupError):
                 os.kill(state["mlflow_pgid"], 0)
@@ -73,7 +73,7 @@ def test_restart_after_sigkill_stops_the_orphans(pg_binaries, scratch):
             [
                 PYTHON,
                 "-c",
-                "import sys; sys.path.insert(0, sys.argv[1]); from ablations.scaleout.server import "
+                "import sys; sys.path.insert(0, sys.argv[1]); from ablations.server import "
                 "StudyServers; StudyServers(sys.argv[2]).sweep_orphans()",
                 str(REPO),
                 str(data),

@@ -66,7 +66,7 @@ def assert_nothing_left_running(workdir) -> None:
     import optuna
     from mlflow import MlflowClient
 
-    from ablations.objective import open_storage
+    from ablations.storage.optuna import open_storage
 
     states = claim_states(workdir)
     assert states and not [c for c in states.values() if c["state"] == "RUNNING"]

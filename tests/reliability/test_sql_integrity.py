@@ -6,8 +6,8 @@ import itertools
 
 import pytest
 
-from ablations.database import to_sqlalchemy_url
 from ablations.masking import mask
+from ablations.storage.database import to_sqlalchemy_url
 
 from .conftest import run_main, write_study
 
@@ -83,8 +83,8 @@ def test_postgres_storage_that_lost_a_trial_is_refused_then_repaired(workdir, pg
 
 
 def test_sql_database_password_is_masked_in_the_repair_hint(workdir):
-    from ablations.integrity import repair_hint
-    from ablations.study import load_study
+    from ablations.storage.integrity import repair_hint
+    from ablations.study.schema import load_study
 
     study = load_study(write_study(workdir, storage="postgresql://alice:RightPW_x1@127.0.0.1:1/db"))
     hint = repair_hint(study)

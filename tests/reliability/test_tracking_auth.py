@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
-from ablations.validate import tracking_problems
+from ablations.runner.checks import tracking_problems
 
 GOOD = "Basic " + base64.b64encode(b"alice:RightPW_x1").decode()
 

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ablations.scaleout.server import MlflowServer
+from ablations.server import MlflowServer
 
 from .conftest import PYTHON, SECRET, subprocess_env, write_study
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from ablations.objective import open_storage
+from ablations.storage.optuna import open_storage
 
 from .conftest import run_main, write_study
 

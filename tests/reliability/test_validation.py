@@ -94,10 +94,10 @@ def test_data_messages_name_the_study_key_and_file(workdir, capsys):
 def test_sql_dry_run_shows_complete_cells(workdir, capsys):
     import optuna
 
-    from ablations.cells import enumerate_cells
-    from ablations.claims.sql import SqlClaimStore
-    from ablations.objective import open_storage
-    from ablations.study import load_study
+    from ablations.storage.claims.sql import SqlClaimStore
+    from ablations.storage.optuna import open_storage
+    from ablations.study.cells import enumerate_cells
+    from ablations.study.schema import load_study
 
     url = f"sqlite:///{workdir}/optuna.db"
     path = write_study(workdir, storage=url)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ablations.report.calibrate import (
+from ablations.report.statistics.calibrate import (
     ALPHA,
     CONDITIONAL,
     REALISTIC,
@@ -13,7 +13,7 @@ from ablations.report.calibrate import (
     holm_reject,
     shipped_designs,
 )
-from ablations.report.stats import holm
+from ablations.report.statistics.paired import holm
 
 SMALL = Design("small", folds=6, actors=4, clips=20, seeds=2)
 

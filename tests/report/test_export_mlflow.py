@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from ablations.report import export_from_mlflow, render
-from ablations.report.load import ReportInputError, load_runs
+from ablations.report.read.load import ReportInputError, load_runs
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 
 from ablations.report import ReportInputError, render
-from ablations.report.clipstats import bootstrap_ci, sign_flip_p
-from ablations.report.power import min_detectable, power_t
+from ablations.report.statistics.clipstats import bootstrap_ci, sign_flip_p
+from ablations.report.statistics.power import min_detectable, power_t
 
 VARIANTS = ("full", "ablated", "audio_only", "video_only")
 
@@ -214,7 +214,7 @@ def test_dry_run_prints_the_power_of_the_design_from_a_pilot(tmp_path, monkeypat
 
 
 def test_unit_summary_and_difference_interval_stay_in_range():
-    from ablations.report.stats import diff_interval, paired_test, unit_summary
+    from ablations.report.statistics.paired import diff_interval, paired_test, unit_summary
 
     s = unit_summary(np.array([0.99, 0.5, 0.995]), 0.0, 1.0)
     assert s.ci_high == 1.0 and 0.0 <= s.ci_low < s.mean  # the plain t interval would pass 1
@@ -228,7 +228,7 @@ def test_unit_summary_and_difference_interval_stay_in_range():
 
 
 def test_variance_components_recover_known_values():
-    from ablations.report.power import components
+    from ablations.report.statistics.power import components
 
     rng = np.random.default_rng(0)
     between, within = [], []

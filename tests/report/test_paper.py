@@ -7,7 +7,7 @@ import yaml
 
 from ablations.report import ReportInputError, render
 from ablations.report.__main__ import main
-from ablations.report.paper import REFERENCES, load_references, render_paper
+from ablations.report.rendering.paper import REFERENCES, load_references, render_paper
 from avtca.config.base import ConfigError
 from tests.report.exports import make_runs, write_export
 

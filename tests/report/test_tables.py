@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from ablations.report import render
-from ablations.report.stats import holm, min_pairs, paired_test, summarize
+from ablations.report.statistics.paired import holm, min_pairs, paired_test, summarize
 from tests.report.exports import VARIANTS, make_runs, write_export
 
 METRICS = ("accuracy", "uar", "f1_macro", "f1_weighted")

@@ -7,7 +7,7 @@ import numpy as np
 import optuna
 
 from ablations.report import render
-from ablations.report.tuning import importances, trials_from_optuna_csv, trials_from_runs
+from ablations.report.rendering.tuning import importances, trials_from_optuna_csv, trials_from_runs
 from tests.report.exports import make_runs, write_export
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ablations.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
-from ablations.claims import FileClaimStore, claims_dir, open_claim_store, worker_name
-from ablations.study import StudyConfig
+from ablations.storage.claims import FileClaimStore, claims_dir, open_claim_store, worker_name
+from ablations.study.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
+from ablations.study.schema import StudyConfig
 from avtca.config.base import ConfigError, validate
 
 from .conftest import TINY
@@ -77,7 +77,7 @@ def test_quickstart_cell_ids_are_pinned():
     and it is a runtime knob (declare it with `runtime(...)`, avtca.config.base), or the change is meant to retrain: then update the
     ids here and say so in the commit.
     """
-    from ablations.study import load_study
+    from ablations.study.schema import load_study
 
     path = Path(__file__).parents[2] / "studies" / "quickstart.yaml"
     cells = enumerate_cells(load_study(path), path)

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from ablations.run import EXIT_INVALID, EXIT_OK, main
-from ablations.scaleout.pg import free_port
+from ablations.storage.pg import free_port
 
 from .conftest import TINY, write_study
 

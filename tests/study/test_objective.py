@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import optuna
 import pytest
 
-from ablations.cells import enumerate_cells
-from ablations.objective import Objective, make_pruner, suggest, trial_metrics
-from ablations.study import StudyConfig
+from ablations.storage.optuna import trial_metrics
+from ablations.study.cells import enumerate_cells, trial_overrides
+from ablations.study.schema import StudyConfig
+from ablations.workers.trial import Objective, make_pruner
 from avtca.config.base import validate
 from avtca.training import Pruned
 
@@ -74,7 +75,7 @@ def test_tuned_parameters_reach_the_resolved_config():
     trial = optuna.trial.FixedTrial({"variant": "full", "train.lr": 0.0123, "train.batch_size": 4})
     assert Objective(study, cell, train_fn=record)(trial) == 0.5
     assert seen == [(0.0123, 4, 0)]
-    assert suggest(study, cell, trial) == {"train.lr": 0.0123, "train.batch_size": 4}
+    assert trial_overrides(study, cell, trial) == {"train.lr": 0.0123, "train.batch_size": 4}
 
 
 def test_pruning_applies_to_tuning_trials_only():

@@ -12,10 +12,10 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ablations.cells import enumerate_cells
-from ablations.objective import open_storage
 from ablations.run import EXIT_OK, main
-from ablations.study import load_study
+from ablations.storage.optuna import open_storage
+from ablations.study.cells import enumerate_cells
+from ablations.study.schema import load_study
 
 from .conftest import PYTHON, subprocess_env, write_study
 

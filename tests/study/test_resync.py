@@ -7,10 +7,11 @@ import os
 import optuna
 import pytest
 
-from ablations.objective import BACKUP_ATTR, open_storage
 from ablations.run import main
-from ablations.study import load_study
+from ablations.storage.optuna import open_storage
+from ablations.study.schema import load_study
 from ablations.tracking import Tracker
+from ablations.tracking.record import BACKUP_ATTR
 
 from .conftest import write_study
 

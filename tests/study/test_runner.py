@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from ablations.cells import enumerate_cells
-from ablations.claims import open_claim_store
 from ablations.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, study_outcome
 from ablations.runner.finish import verdict
-from ablations.study import StudyConfig
+from ablations.storage.claims import open_claim_store
+from ablations.study.cells import enumerate_cells
+from ablations.study.schema import StudyConfig
 from avtca.config.base import validate
 
 from .conftest import TINY

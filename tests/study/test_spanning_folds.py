@@ -6,9 +6,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from ablations.objective import open_storage
 from ablations.run import EXIT_OK, main
-from ablations.study import load_study
+from ablations.storage.optuna import open_storage
+from ablations.study.schema import load_study
 
 from .conftest import TINY, write_study
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from ablations.cells import enumerate_cells, objective_problems, study_folds
-from ablations.study import load_study, variant_labels
+from ablations.study.cells import enumerate_cells, objective_problems, study_folds
+from ablations.study.schema import load_study, variant_labels
 
 from .conftest import REPO
 
@@ -39,7 +39,7 @@ def test_quickstart_has_the_nine_paper_ablations_on_all_six_folds_each_changing_
     assert study.reference_label == "full"
     assert len(study.variants) == 9 and study.seeds == [0] and study_folds(study) == [0, 1, 2, 3, 4, 5]
     by_variant = {c.variant: c for c in enumerate_cells(study)}
-    from ablations.cells import resolve
+    from ablations.study.cells import resolve
     from avtca.config.base import flatten
 
     full = flatten(resolve(study, by_variant["full"].overrides).model.model_dump(mode="json"))

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from ablations.report.metrics import METRICS as REPORT_METRICS
-from ablations.report.metrics import TASK_METRICS
+from ablations.report.read.columns import METRICS as REPORT_METRICS
+from ablations.report.read.columns import TASK_METRICS
 from avtca.metrics import METRIC_NAMES, METRICS, TASKS, compute_metrics, default_monitor, higher_is_better
 from tests.recipes import recipe_module
 
@@ -33,8 +33,8 @@ def test_recipe_metric_is_computed_and_shown(kappa):
 
 
 def test_recipe_metric_is_a_valid_study_objective(kappa):
-    from ablations.cells import objective_problems
-    from ablations.study import StudyConfig
+    from ablations.study.cells import objective_problems
+    from ablations.study.schema import StudyConfig
 
     study = StudyConfig.model_validate(
         {
@@ -49,7 +49,7 @@ def test_recipe_metric_is_a_valid_study_objective(kappa):
 
 
 def test_recipe_metric_reaches_the_end_of_study_summary(kappa):
-    from ablations.objective import summary_attrs
+    from ablations.storage.optuna import summary_attrs
 
     final = {"val/accuracy": 0.5, "test/kappa": 0.25, "test/uar": 0.5, "train/loss": 1.0, "test_robust/x/kappa": 0.1}
     # the trial keeps the objective and every task metric of val/ and test/, in one list read from the registry

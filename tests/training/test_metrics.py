@@ -109,8 +109,8 @@ def test_monitor_defaults_and_directions():
 
 
 def test_one_registry_for_training_studies_and_reports():
-    from ablations.report.metrics import METRICS as REPORT_METRICS
-    from ablations.report.metrics import TASK_METRICS
+    from ablations.report.read.columns import METRICS as REPORT_METRICS
+    from ablations.report.read.columns import TASK_METRICS
     from avtca.metrics import METRICS, TASKS, Metric, register_metric
 
     assert set(REPORT_METRICS) == set(METRICS)

@@ -7,11 +7,11 @@ import sys
 
 import pandas as pd
 
-from ablations.cells import enumerate_cells
-from ablations.progress import duration, running_line
-from ablations.report.export import write_stable
-from ablations.report.order import study_order, variant_colours
-from ablations.study import StudyConfig
+from ablations.report.read.export import write_stable
+from ablations.report.read.order import study_order, variant_colours
+from ablations.runner.progress import duration, running_line
+from ablations.study.cells import enumerate_cells
+from ablations.study.schema import StudyConfig
 from ablations.tracking import ui_command
 from ablations.tracking.browse import summary_metrics
 from avtca.config.base import validate
