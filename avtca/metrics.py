@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats
 from sklearn import metrics as skm
 
-from avtca.config.base import suggest
+from avtca.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -24,37 +24,27 @@ class Metric:
     percent: bool = True  # a fraction in [0, 1] (reports show it x100)
 
 
+# the metric registry: one home for each metric's direction and display name (listed in registration order)
+METRICS: Registry[Metric] = Registry("metric", order="registration")
+
+
 @dataclass(frozen=True)
 class Task:
-    """A prediction task: the metrics it reports and how they are computed."""
+    """A prediction task: the metrics it reports and how they are computed (its metrics are registered first)."""
 
     name: str
     metrics: tuple[str, ...]  # in table order; the first is the task's main metric in reports
     monitor: str  # the validation metric (without `val/`) that selects the best epoch under `auto`
     compute: Callable[[np.ndarray, np.ndarray], dict[str, float]]
 
-
-# the metric registry: one home for each metric's direction and display name
-METRICS: dict[str, Metric] = {}
-TASKS: dict[str, Task] = {}
-
-
-def register_metric(metric: Metric) -> Metric:
-    """Add a metric to the registry (its name must be new)."""
-    if metric.name in METRICS:
-        raise ValueError(f"metric '{metric.name}' is registered twice")
-    METRICS[metric.name] = metric
-    return metric
+    def __post_init__(self) -> None:
+        unknown = [m for m in (*self.metrics, self.monitor) if m not in METRICS]
+        if unknown:
+            raise ValueError(f"task '{self.name}': unregistered metrics {', '.join(unknown)}")
 
 
-def register_task(task: Task) -> Task:
-    """Add a task, or replace the task of the same name (to extend it); its metrics must be registered first."""
-    unknown = [m for m in (*task.metrics, task.monitor) if m not in METRICS]
-    if unknown:
-        raise ValueError(f"task '{task.name}': unregistered metrics {', '.join(unknown)}")
-    TASKS[task.name] = task
-    return task
-
+# the tasks; registering one again with `replace=True` extends it (its position, so the column order, is kept)
+TASKS: Registry[Task] = Registry("task", order="registration")
 
 for _metric in (
     Metric("accuracy", "Accuracy"),
@@ -69,12 +59,7 @@ for _metric in (
     Metric("wacc", "Weighted accuracy"),
     Metric("loss", "Loss", higher_is_better=False, percent=False),  # train/loss and val/loss, every task
 ):
-    register_metric(_metric)
-
-
-def _check_task(task: str) -> None:
-    if task not in TASKS:
-        raise ValueError(f"task: '{task}' is not one of {', '.join(TASKS)}{suggest(task, TASKS)}")
+    METRICS.register(_metric)
 
 
 def predicted_labels(logits_or_labels: np.ndarray) -> np.ndarray:
@@ -151,18 +136,18 @@ def _regression(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     return regression_metrics(y_true, y_pred.reshape(len(y_pred), -1)[:, 0] if y_pred.ndim > 1 else y_pred)
 
 
-register_task(
+TASKS.register(
     Task("classification", ("accuracy", "uar", "f1_macro", "f1_weighted"), "accuracy", classification_metrics)
 )
-register_task(Task("regression", ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"), "mae", _regression))
-register_task(Task("multilabel", ("wacc", "f1_weighted"), "wacc", multilabel_metrics))
+TASKS.register(Task("regression", ("acc2_non0", "acc2_has0", "acc7", "f1_weighted", "mae", "corr"), "mae", _regression))
+TASKS.register(Task("multilabel", ("wacc", "f1_weighted"), "wacc", multilabel_metrics))
 
 
 class _TaskMetricNames(Mapping):
     """task -> the metric names it reports, read live from TASKS (a task re-registered later shows here)."""
 
     def __getitem__(self, task: str) -> tuple[str, ...]:
-        return TASKS[task].metrics
+        return TASKS.get(task).metrics
 
     def __iter__(self) -> Iterator[str]:
         return iter(TASKS)
@@ -182,13 +167,13 @@ def task_metrics() -> tuple[str, ...]:
 
 def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray) -> dict[str, float]:
     """Metrics for `task` (classification | regression | multilabel), keyed by the task's metric names."""
-    _check_task(task)
+    compute = TASKS.get(task).compute
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred_or_logits)
     if len(y_true) == 0:
         raise ValueError("compute_metrics: no samples (empty split?)")
     if len(y_true) != len(y_pred):
         raise ValueError(f"compute_metrics: {len(y_true)} targets but {len(y_pred)} predictions")
-    return TASKS[task].compute(y_true, y_pred)
+    return compute(y_true, y_pred)
 
 
 def per_class_report(y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
@@ -211,11 +196,10 @@ def confusion(y_true: np.ndarray, y_pred_or_logits: np.ndarray, n_classes: int) 
 
 def default_monitor(task: str) -> str:
     """The validation metric that selects the best epoch when the config says `auto`."""
-    _check_task(task)
-    return "val/" + TASKS[task].monitor
+    return "val/" + TASKS.get(task).monitor
 
 
 def higher_is_better(name: str) -> bool:
     """Direction of a (possibly prefixed) metric name, from the registry (unknown names are maximised)."""
-    metric = METRICS.get(name.rsplit("/", 1)[-1])
-    return metric.higher_is_better if metric is not None else True
+    metric = name.rsplit("/", 1)[-1]
+    return METRICS.get(metric).higher_is_better if metric in METRICS else True

@@ -1,1 +1,1 @@
-"""Typed configuration: base machinery, model config and the experiment config."""
+"""Typed-configuration machinery (base.py); each config class lives beside what it configures."""

@@ -1,13 +1,14 @@
-"""Datasets: config, adapters (RAVDESS, CREMA-D, CMU-MOSEI), preprocessing cache, protocols, synthetic data."""
+"""Datasets: config, the adapter contract and registry, the built-in datasets, preprocessing cache, protocols."""
 
 from __future__ import annotations
 
-# the built-in datasets register their adapters (avtca.data.registry) when imported
-from avtca.data import cremad, mosei, ravdess
+# every module of avtca/data/datasets/ registers its adapter (avtca.data.registry) when imported
+from avtca.data import datasets
+from avtca.data.adapter import DatasetAdapter, Inputs
 from avtca.data.config import DataConfig
 from avtca.data.dataset import ClipDataset, Splits, build_splits, to_device
 from avtca.data.info import DatasetInfo, dataset_info, n_folds
-from avtca.data.registry import DATASETS, DatasetAdapter, Inputs
+from avtca.data.registry import DATASETS
 
 __all__ = [
     "DATASETS",
@@ -18,10 +19,8 @@ __all__ = [
     "Inputs",
     "Splits",
     "build_splits",
-    "cremad",
     "dataset_info",
-    "mosei",
+    "datasets",
     "n_folds",
-    "ravdess",
     "to_device",
 ]

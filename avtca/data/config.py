@@ -24,33 +24,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError, core_schema
 
 from avtca.config.base import Strict, runtime, suggest
+from avtca.data.crop import CROPS, CropCenter
 from avtca.data.registry import DATASETS
-
-
-class CropNone(Strict):
-    """Keep the whole frame (resized, aspect ratio not preserved)."""
-
-    kind: Literal["none"] = "none"
-
-
-class CropCenter(Strict):
-    """Centre square covering `scale` of the shorter side."""
-
-    kind: Literal["center"] = "center"
-    scale: Annotated[float, Field(gt=0, le=1)] = 1.0
-
-
-class CropFace(Strict):
-    """Offline face detector (scikit-image's bundled LBP frontal-face cascade), one box per clip."""
-
-    kind: Literal["face"] = "face"
-    margin: Annotated[float, Field(ge=0, le=1)] = 0.25  # extra border around the detected box, fraction of its size
-    detect_width: PositiveInt = 320  # frames are downscaled to this width for detection (speed)
-    probes: PositiveInt = 3  # sampled frames the detector runs on; the median box is used
-    fallback: Literal["center", "none"] = "center"  # what to crop when no face is found
-
-
-CropCfg = Annotated[CropNone | CropCenter | CropFace, Field(discriminator="kind")]
 
 
 # not one dataset's options (an adapter's): the generator writes every built-in format, so DataConfig holds these
@@ -104,7 +79,7 @@ def _default_cache() -> str:
 class DataConfig(Strict):
     """One dataset, its evaluation protocol and its preprocessing (the cache key is derived from it)."""
 
-    name: Annotated[str, DATASETS] = "ravdess"  # a registered dataset (avtca.data.registry)
+    name: Annotated[str, DATASETS] = "ravdess"  # a registered dataset (avtca/data/datasets/, or the user's module)
     root: str = "synthetic"  # a directory, or `synthetic`: generate the dataset in its real format (cached)
     cache: str = runtime(default_factory=_default_cache)  # a location: outside a cell's identity
     protocol: str | None = None  # None = the dataset's default (the first of its adapter's protocols)
@@ -117,7 +92,7 @@ class DataConfig(Strict):
     duration: PositiveFloat = 3.6  # seconds of each clip (centred window) for both audio and video
     hop_length: PositiveInt = 512
     n_fft: PositiveInt = 2048
-    crop: CropCfg = Field(default_factory=CropCenter)
+    crop: Annotated[Strict, CROPS] = Field(default_factory=CropCenter)  # a registered crop (avtca/data/crop.py)
     n_jobs: int = runtime(1)  # preparation workers (joblib); -1 = all cores
     # `<dataset name>: {...}`: a registered dataset's own options (its adapter's `options` class), see `options`
     synthetic: SyntheticOptions = Field(default_factory=SyntheticOptions)
@@ -188,7 +163,7 @@ class DataConfig(Strict):
     @classmethod
     def _protocol_fits_dataset(cls, value: str | None, info: ValidationInfo) -> str | None:
         name = info.data.get("name")
-        allowed = DATASETS.get(name).protocols if name in DATASETS else ()
+        allowed = tuple(p.name for p in DATASETS.get(name).protocols) if name in DATASETS else ()
         if value is not None and allowed and value not in allowed:
             raise PydanticCustomError(
                 "protocol_mismatch",
@@ -200,7 +175,7 @@ class DataConfig(Strict):
     @property
     def protocol_name(self) -> str:
         """The protocol in effect (the dataset default when `protocol` is unset)."""
-        return self.protocol or DATASETS.get(self.name).protocols[0]
+        return self.protocol or DATASETS.get(self.name).protocols[0].name
 
     @property
     def is_synthetic(self) -> bool:
@@ -211,7 +186,3 @@ class DataConfig(Strict):
     def audio_length(self) -> int:
         """Frames of the audio feature map: 1 + n_samples // hop (torchaudio's centred STFT)."""
         return int(round(self.sample_rate * self.duration)) // self.hop_length + 1
-
-
-# a dataset's options sit beside DataConfig's own keys (`data.<name>`): a dataset may not take one of their names
-DATASETS.reserve(DataConfig.model_fields, "DataConfig")

@@ -1,17 +1,49 @@
-"""Crop backends (registered by `kind`): none, center, and an offline face detector; then resize."""
+"""Crops (`data.crop.kind`): none, center, an offline face detector; each a config class and a registered builder.
+
+A builder returns `box(frames) -> (top, left, bottom, right)`: the one box a clip's frames are cropped to
+before resizing. A new crop is one config class plus one `@CROPS.register(Cfg)` builder, here or in the user's
+own module; `data.crop` accepts every registered kind.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
+from typing import Annotated, Literal
 
 import cv2
 import numpy as np
+from pydantic import Field, PositiveInt
 
-from avtca.data.config import CropCenter, CropFace, CropNone
+from avtca.config.base import Strict
 from avtca.registry import Registry
 
 Box = tuple[int, int, int, int]  # (top, left, bottom, right) in pixels
-CROPS: Registry = Registry("data.crop")
+# kinds listed in registration order (none, center, face), as the config union listed them
+CROPS: Registry[Callable[[np.ndarray], Box]] = Registry("data.crop", order="registration")
+
+
+class CropNone(Strict):
+    """Keep the whole frame (resized, aspect ratio not preserved)."""
+
+    kind: Literal["none"] = "none"
+
+
+class CropCenter(Strict):
+    """Centre square covering `scale` of the shorter side."""
+
+    kind: Literal["center"] = "center"
+    scale: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+
+class CropFace(Strict):
+    """Offline face detector (scikit-image's bundled LBP frontal-face cascade), one box per clip."""
+
+    kind: Literal["face"] = "face"
+    margin: Annotated[float, Field(ge=0, le=1)] = 0.25  # extra border around the detected box, fraction of its size
+    detect_width: PositiveInt = 320  # frames are downscaled to this width for detection (speed)
+    probes: PositiveInt = 3  # sampled frames the detector runs on; the median box is used
+    fallback: Literal["center", "none"] = "center"  # what to crop when no face is found
 
 
 def center_box(height: int, width: int, scale: float = 1.0) -> Box:

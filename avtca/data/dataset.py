@@ -74,7 +74,8 @@ def build_splits(cfg: DataConfig, fold: int = 0, seed: int = 0, progress: bool =
     target, usable = _targets(cfg, prepared)
     actors = [prepared.actors[i] for i in usable]
     official = [prepared.splits[i] for i in usable] if prepared.splits is not None else None
-    parts = split_indices(cfg.protocol_name, actors, fold=fold, seed=seed, official=official)
+    protocol = DATASETS.get(cfg.name).protocol(cfg.protocol_name)
+    parts = split_indices(protocol, actors, fold=fold, seed=seed, official=official)
     audio = torch.from_numpy(prepared.audio)
     video = torch.from_numpy(prepared.video)
     target_t = torch.from_numpy(np.ascontiguousarray(target))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from avtca.data.config import DataConfig
-from avtca.data.protocols import K_FOLDS, is_subject_independent, n_folds_of
+from avtca.data.protocols import Protocol
 from avtca.data.registry import DATASETS
 
 
@@ -32,35 +32,24 @@ class DatasetInfo:
 
 def n_folds(cfg: DataConfig) -> int:
     """Number of folds of the configured protocol (1 for fixed, random and official splits)."""
-    k = n_folds_of(cfg.protocol_name)
-    return min(k, _n_actors(cfg)) if cfg.protocol_name in K_FOLDS else k
+    return _protocol(cfg).folds(_n_actors(cfg))
 
 
-def _n_actors(cfg: DataConfig) -> int:
-    if cfg.is_synthetic:
-        return cfg.synthetic.actors
-    actors = DATASETS.get(cfg.name).n_actors
-    if actors is None:
+def _protocol(cfg: DataConfig) -> Protocol:
+    protocol = DATASETS.get(cfg.name).protocol(cfg.protocol_name)
+    if protocol.needs_actor_count and _n_actors(cfg) is None:
         raise ValueError(f"dataset '{cfg.name}' has no actor count; its protocols cannot be actor k-fold")
-    return actors
+    return protocol
+
+
+def _n_actors(cfg: DataConfig) -> int | None:
+    return cfg.synthetic.actors if cfg.is_synthetic else DATASETS.get(cfg.name).n_actors
 
 
 def protocol_label(cfg: DataConfig) -> str:
-    """Human-readable protocol name used in every table and plot."""
+    """Human-readable protocol name used in every table and plot: the dataset's title, then the protocol's label."""
     title = DATASETS.get(cfg.name).title + (" (synthetic)" if cfg.is_synthetic else "")
-    proto = cfg.protocol_name
-    if proto in K_FOLDS:
-        k = min(K_FOLDS[proto], _n_actors(cfg))
-        per = _n_actors(cfg) / k
-        size = f"{int(per)}" if per == int(per) else f"{int(per)}-{int(per) + 1}"
-        return f"{title} {k}-fold subject-independent ({size} actors/fold; val = next fold)"
-    if proto == "avtca_release":
-        return f"{title} AVT-CA release split (test actors 1-4, val 5-8, train 9-24; subject-independent)"
-    if proto == "ecm_fixed":
-        return f"{title} fixed split (test actors 5,10,16,19; val 11,13,18,22; subject-independent)"
-    if proto == "official":
-        return f"{title} official split (train/valid/test)"
-    return f"{title} random clip-level 80/20 split, val carved from the 80 (NOT subject-independent)"
+    return f"{title} {_protocol(cfg).label(_n_actors(cfg))}"
 
 
 def dataset_info(cfg: DataConfig) -> DatasetInfo:
@@ -71,7 +60,7 @@ def dataset_info(cfg: DataConfig) -> DatasetInfo:
         task=inputs.task,
         n_outputs=len(inputs.class_names) or 1,  # one output per class or label; 1 for regression
         class_names=tuple(inputs.class_names),
-        subject_independent=is_subject_independent(cfg.protocol_name),
+        subject_independent=_protocol(cfg).subject_independent,
         protocol=cfg.protocol_name,
         protocol_label=protocol_label(cfg),
         n_folds=n_folds(cfg),

@@ -8,109 +8,10 @@ from typing import Annotated, Literal
 from pydantic import Field, NonNegativeFloat, NonNegativeInt, PositiveFloat, PositiveInt, field_validator
 
 from avtca.config.base import Strict, runtime
-
-# ---- optimizer: the released code trains with SGD(lr 0.06, momentum 0.9, dampening 0.9, wd 1e-3)
-
-
-class SGD(Strict):
-    """Stochastic gradient descent; defaults as in the released AVT-CA training script."""
-
-    kind: Literal["sgd"] = "sgd"
-    momentum: NonNegativeFloat = 0.9
-    dampening: NonNegativeFloat = 0.9
-    nesterov: bool = False
-    # one fused kernel for the whole update instead of a loop over tensors: same algorithm, faster
-    fused: bool = runtime(False)
-
-
-class AdamW(Strict):
-    """AdamW (decoupled weight decay)."""
-
-    kind: Literal["adamw"] = "adamw"
-    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
-    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
-    eps: PositiveFloat = 1e-8
-    fused: bool = runtime(False)  # one fused kernel for the update (see SGD.fused)
-
-
-OptimizerCfg = Annotated[SGD | AdamW, Field(discriminator="kind")]
-
-# ---- learning-rate schedule, stepped once per epoch
-
-
-class ScheduleNone(Strict):
-    """Constant learning rate (after the optional warmup)."""
-
-    kind: Literal["none"] = "none"
-
-
-class ScheduleCosine(Strict):
-    """Cosine decay from lr to lr * min_ratio over the epochs after warmup."""
-
-    kind: Literal["cosine"] = "cosine"
-    min_ratio: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
-
-
-class ScheduleStep(Strict):
-    """Multiply the lr by gamma from each milestone epoch on (1-based, as the released code's lr_steps)."""
-
-    kind: Literal["step"] = "step"
-    milestones: list[PositiveInt] = [40, 55, 65, 70]
-    gamma: PositiveFloat = 0.1
-
-
-class SchedulePlateau(Strict):
-    """Multiply the lr by factor when the monitored metric has not improved for `patience` epochs."""
-
-    kind: Literal["plateau"] = "plateau"
-    factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1
-    patience: NonNegativeInt = 10
-    min_lr: NonNegativeFloat = 0.0
-
-
-ScheduleCfg = Annotated[ScheduleNone | ScheduleCosine | ScheduleStep | SchedulePlateau, Field(discriminator="kind")]
-
-# ---- early stopping and gradient clipping: "off" is a kind
-
-
-class EarlyStoppingOff(Strict):
-    """Train for all epochs (the best epoch's weights are still the ones evaluated)."""
-
-    kind: Literal["off"] = "off"
-
-
-class EarlyStoppingPatience(Strict):
-    """Stop after `patience` epochs without an improvement of more than min_delta in the monitor."""
-
-    kind: Literal["patience"] = "patience"
-    patience: PositiveInt = 10
-    min_delta: NonNegativeFloat = 0.0
-
-
-EarlyStoppingCfg = Annotated[EarlyStoppingOff | EarlyStoppingPatience, Field(discriminator="kind")]
-
-
-class ClipOff(Strict):
-    """No gradient clipping."""
-
-    kind: Literal["off"] = "off"
-
-
-class ClipNorm(Strict):
-    """Clip the global gradient L2 norm to max_norm."""
-
-    kind: Literal["norm"] = "norm"
-    max_norm: PositiveFloat = 1.0
-
-
-class ClipValue(Strict):
-    """Clamp every gradient element to [-value, value]."""
-
-    kind: Literal["value"] = "value"
-    value: PositiveFloat = 1.0
-
-
-ClipCfg = Annotated[ClipOff | ClipNorm | ClipValue, Field(discriminator="kind")]
+from avtca.training.clipping import CLIPPING, ClipOff
+from avtca.training.optimizers import OPTIMIZERS, SGD
+from avtca.training.schedules import SCHEDULES, ScheduleStep
+from avtca.training.stopping import EARLY_STOPPING, EarlyStoppingOff
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda|cuda:\d+|mps)$")
 
@@ -126,15 +27,15 @@ class TrainConfig(Strict):
     drop_last: bool = True
     lr: PositiveFloat = 0.06
     weight_decay: NonNegativeFloat = 1e-3
-    optimizer: OptimizerCfg = Field(default_factory=SGD)
-    scheduler: ScheduleCfg = Field(default_factory=ScheduleStep)
+    optimizer: Annotated[Strict, OPTIMIZERS] = Field(default_factory=SGD)  # avtca/training/optimizers.py
+    scheduler: Annotated[Strict, SCHEDULES] = Field(default_factory=ScheduleStep)  # avtca/training/schedules.py
     warmup_epochs: NonNegativeInt = 0
-    early_stopping: EarlyStoppingCfg = Field(default_factory=EarlyStoppingOff)
+    early_stopping: Annotated[Strict, EARLY_STOPPING] = Field(default_factory=EarlyStoppingOff)  # stopping.py
     # selects the best epoch (its weights are evaluated), early stopping and the plateau schedule;
     # auto = val/accuracy (classification), val/mae (regression), val/wacc (multi-label)
     monitor: str = "auto"
     mode: Literal["auto", "max", "min"] = "auto"
-    clip: ClipCfg = Field(default_factory=ClipOff)
+    clip: Annotated[Strict, CLIPPING] = Field(default_factory=ClipOff)  # avtca/training/clipping.py
     regression_loss: Literal["l1", "mse"] = "l1"
     label_smoothing: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
     amp: Literal["auto", "off", "bf16", "fp16"] = "auto"

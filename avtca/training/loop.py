@@ -12,7 +12,8 @@ from torch import nn
 
 from avtca.config.base import suggest
 from avtca.metrics import METRIC_NAMES, default_monitor, higher_is_better
-from avtca.training.config import ClipNorm, ClipValue, TrainConfig
+from avtca.training.clipping import CLIPPING
+from avtca.training.config import TrainConfig
 from avtca.training.errors import NonFiniteLoss, Pruned
 from avtca.training.evaluate import LossFn, Unpack, default_unpack, evaluate, task_outputs
 from avtca.training.optim import BestKeeper, LRSchedule, build_optimizer
@@ -48,13 +49,6 @@ def prepare_model(model: nn.Module, cfg: TrainConfig, device: torch.device) -> t
     return model, net
 
 
-def _clip(model: nn.Module, cfg: TrainConfig) -> None:
-    if isinstance(cfg.clip, ClipNorm):
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip.max_norm)
-    elif isinstance(cfg.clip, ClipValue):
-        torch.nn.utils.clip_grad_value_(model.parameters(), cfg.clip.value)
-
-
 def train_one_epoch(
     net: nn.Module,
     loader,
@@ -71,6 +65,7 @@ def train_one_epoch(
 ) -> float:
     """One pass over the training loader; returns the sample-weighted mean loss (one host sync at the end)."""
     net.train()
+    clip = CLIPPING.build(cfg.clip)  # None: no clipping
     total = torch.zeros((), device=device)
     first_bad = torch.full((), -1, dtype=torch.long, device=device)
     n = 0
@@ -82,14 +77,15 @@ def train_one_epoch(
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
-            if cfg.clip.kind != "off":
+            if clip is not None:
                 scaler.unscale_(optimizer)
-                _clip(net, cfg)
+                clip(net.parameters())
             scaler.step(optimizer)
             scaler.update()
         else:
             loss.backward()
-            _clip(net, cfg)
+            if clip is not None:
+                clip(net.parameters())
             optimizer.step()
         value = loss.detach()
         total += value * target.shape[0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -13,7 +13,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from avtca.data import build_splits
+from avtca.data.config import DataConfig
 from avtca.metrics import confusion, per_class_report
+from avtca.models.config import ModelConfig
 from avtca.models.model import create_model
 from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
@@ -22,8 +24,21 @@ from avtca.training.loop import Report, fit
 from avtca.training.progress import SILENT, Progress, check_progress
 from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
 
-if TYPE_CHECKING:
-    from avtca.experiment import ExperimentConfig
+
+class RunConfig(Protocol):
+    """What `train` reads of an experiment (avtca.experiment.ExperimentConfig, the layer above, is one)."""
+
+    @property
+    def model(self) -> ModelConfig: ...
+
+    @property
+    def data(self) -> DataConfig: ...
+
+    @property
+    def train(self) -> TrainConfig: ...
+
+    @property
+    def eval(self) -> EvalConfig: ...
 
 
 @dataclass
@@ -74,18 +89,16 @@ def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, devi
     }
 
 
-def _check_head(cfg: ExperimentConfig, task: str) -> None:
+def _check_head(cfg: RunConfig, task: str) -> None:
     head = cfg.model.head.kind  # head kinds are named after the tasks they serve
     if head != task:
         raise ValueError(
             f"model.head.kind: '{head}' does not fit the {cfg.data.name} task '{task}' "
-            f"(expected '{task}'; resolve the config with avtca.config.experiment.resolve_experiment)"
+            f"(expected '{task}'; resolve the config with avtca.experiment.resolve_experiment)"
         )
 
 
-def train(
-    cfg: ExperimentConfig, fold: int = 0, report: Report | None = None, progress: Progress | None = None
-) -> TrainResult:
+def train(cfg: RunConfig, fold: int = 0, report: Report | None = None, progress: Progress | None = None) -> TrainResult:
     """Train cfg.model on fold `fold` of cfg.data, evaluate the best epoch on val/test and under robustness conditions.
 
     `report(epoch, metrics)` is called after each epoch and may raise avtca.training.Pruned;
@@ -163,7 +176,7 @@ def _predictions(test: Any, task: str, evaluations: dict) -> pd.DataFrame | None
     return pd.concat(frames, ignore_index=True)
 
 
-def save_best(result: TrainResult, path: str | Path, cfg: ExperimentConfig) -> Path:
+def save_best(result: TrainResult, path: str | Path, cfg: RunConfig) -> Path:
     """Write a run's best weights as a model checkpoint (`avtca.create_model(weights=path)` loads it)."""
     best = next((h for h in result.history if h["epoch"] == result.best_epoch), {})
     return write_checkpoint(

@@ -29,3 +29,20 @@ def test_import_contracts_are_kept(monkeypatch, capsys):
     assert code == 0, out
     declared = (ROOT / "pyproject.toml").read_text().count("[[tool.importlinter.contracts]]")
     assert "0 broken" in out and f"Contracts: {declared} kept" in out
+
+
+@pytest.mark.parametrize("package", ["avtca", "ablations"])
+def test_no_import_cycle_at_module_level_type_checking_imports_included(package):
+    """No circle of imports between any modules, a package and its own modules included (the contracts compare
+    siblings only), imports under `if TYPE_CHECKING:` and inside functions counted: an import a -> b is in a
+    circle exactly when b reaches a back."""
+    import grimp
+
+    graph = grimp.build_graph(package, exclude_type_checking_imports=False, cache_dir=None)
+    circles = [
+        [a, *graph.find_shortest_chain(importer=b, imported=a)]
+        for a in sorted(graph.modules)
+        for b in sorted(graph.find_modules_directly_imported_by(a))
+        if graph.chain_exists(importer=b, imported=a)
+    ]
+    assert circles == []

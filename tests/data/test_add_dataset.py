@@ -1,6 +1,10 @@
-"""docs/data.md's "Adding a dataset" example, copied as written into a new module, works with no other edit."""
+"""docs/data.md's "Adding a dataset" example, copied as written into a new module, works with no other edit;
+the adapter contract's defaults; the built-in datasets are found by being modules of avtca/data/datasets/."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,8 +16,9 @@ from ablations.study.cells import enumerate_cells, resolve
 from ablations.study.explain import explain
 from ablations.study.schema import load_study
 from avtca.config.base import ConfigError, validate
-from avtca.data import DATASETS, DataConfig, build_splits, dataset_info
+from avtca.data import DATASETS, DataConfig, DatasetAdapter, build_splits, dataset_info, datasets
 from avtca.data.prepare import main as prepare_main
+from avtca.data.protocols import RANDOM, RandomSplit
 from avtca.experiment import resolve_experiment
 from avtca.training import SILENT, train
 from tests.recipes import recipe_module
@@ -81,6 +86,33 @@ def test_cache_key_holds_the_options_the_adapter_names(tones):
     assert cache_key(validate(DataConfig, {**tones, "tones": {"speakers": ["0"]}})) != some
     with pytest.raises(ValueError, match=r"cached_options \['speaker'\] are not keys of its options"):
         DATASETS.register(replace(adapter, name="tones2", cached_options=("speaker",)))
+
+
+def test_an_adapter_needs_a_name_describe_and_scan_or_load_only(tones):
+    tones_adapter = DATASETS.get("tones")
+    minimal = DATASETS.register(
+        DatasetAdapter(name="tones_min", describe=tones_adapter.describe, load=tones_adapter.load)
+    )
+    try:
+        assert (minimal.title, minimal.protocols, minimal.options, minimal.rank) == ("tones_min", (RANDOM,), None, 100)
+        assert minimal.default_task == "classification"  # what describe says under default options
+        assert DATASETS.names()[-2:] == ["tones", "tones_min"]  # rank, then name: after the built-ins
+    finally:
+        DATASETS.unregister("tones_min")
+    with pytest.raises(ValueError, match=r"dataset 'x': give exactly one of scan \(media clips\) or load \(arrays\)"):
+        DatasetAdapter(name="x", describe=tones_adapter.describe)
+    with pytest.raises(ValueError, match=r"dataset 'x': protocol 'random' is RandomSplit\(test=0.5"):
+        DatasetAdapter(
+            name="x", describe=tones_adapter.describe, load=tones_adapter.load, protocols=(RandomSplit(0.5),)
+        )
+
+
+def test_the_builtin_datasets_are_the_modules_of_their_folder():
+    folder = Path(datasets.__file__).parent
+    modules = sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_"))
+    assert list(datasets.MODULES) == modules == ["cremad", "mosei", "ravdess"]  # found, not listed
+    registered_by = {sys.modules[a.describe.__module__].__name__.rsplit(".", 1)[-1] for a in DATASETS.values()}
+    assert set(modules) <= registered_by
 
 
 def test_a_dataset_cannot_take_the_name_of_a_data_key(tones):

@@ -63,9 +63,9 @@ def test_n_folds_follows_the_protocol_and_actor_count():
 
 
 def test_dataset_options_are_facts_of_the_adapters():
-    from avtca.data.cremad import CremadOptions
-    from avtca.data.mosei import MoseiOptions
-    from avtca.data.ravdess import RavdessOptions
+    from avtca.data.datasets.cremad import CremadOptions
+    from avtca.data.datasets.mosei import MoseiOptions
+    from avtca.data.datasets.ravdess import RavdessOptions
 
     assert DataConfig.dynamic_fields() == {"ravdess": RavdessOptions, "cremad": CremadOptions, "mosei": MoseiOptions}
     cfg = DataConfig(name="mosei", mosei={"task": "emotions"}, ravdess={"vocal_channel": "song"})

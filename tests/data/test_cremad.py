@@ -6,7 +6,7 @@ import pytest
 
 from avtca.data import build_splits
 from avtca.data.config import SyntheticOptions
-from avtca.data.cremad import CremadOptions, parse_name, perceived_labels, scan
+from avtca.data.datasets.cremad import CremadOptions, parse_name, perceived_labels, scan
 from avtca.data.sources import DataLayoutError
 from avtca.data.synthetic import generate
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
+import pytest
 from skimage.data import astronaut
 
-from avtca.data.config import CropCenter, CropFace, CropNone
-from avtca.data.crop import CROPS, center_box, crop_resize, detect_faces
+from avtca.config.base import ConfigError, Strict, validate
+from avtca.data import DataConfig
+from avtca.data.cache import cache_key
+from avtca.data.crop import CROPS, CropCenter, CropFace, CropNone, center_box, crop_resize, detect_faces
 
 
 def _iou(a, b):
@@ -18,7 +23,36 @@ def _iou(a, b):
 
 
 def test_registry_has_every_crop_kind():
-    assert CROPS.names() == ["center", "face", "none"]
+    assert CROPS.names() == ["none", "center", "face"]  # registration order, as errors list them
+
+
+class CropTopLeft(Strict):
+    """Top-left square (a crop registered outside avtca, as a user's module would)."""
+
+    kind: Literal["topleft"] = "topleft"
+    side: int = 8
+
+
+@pytest.fixture
+def topleft():
+    @CROPS.register(CropTopLeft)
+    def _topleft(cfg: CropTopLeft):
+        return lambda frames: (0, 0, cfg.side, cfg.side)
+
+    yield
+    CROPS.unregister("topleft")
+
+
+def test_a_registered_crop_is_a_valid_data_crop(topleft):
+    cfg = validate(DataConfig, {"crop": {"kind": "topleft", "side": 4}})
+    assert cfg.crop == CropTopLeft(side=4) and cfg.model_dump()["crop"] == {"kind": "topleft", "side": 4}
+    assert CROPS.build(cfg.crop)(np.zeros((2, 10, 12, 3), np.uint8)) == (0, 0, 4, 4)
+    assert cache_key(cfg) != cache_key(validate(DataConfig, {"crop": {"kind": "topleft", "side": 5}}))
+    with pytest.raises(ConfigError) as err:
+        validate(DataConfig, {"crop": {"kind": "topleftt"}})
+    assert err.value.problems == [
+        "crop.kind: 'topleftt' is not one of none, center, face, topleft (did you mean 'topleft'?)"
+    ]
 
 
 def test_face_detector_finds_the_astronauts_face():

@@ -9,7 +9,7 @@ import pytest
 
 from avtca.data import DataConfig, build_splits, to_device
 from avtca.data.config import SyntheticOptions
-from avtca.data.mosei import MoseiOptions, load
+from avtca.data.datasets.mosei import MoseiOptions, load
 from avtca.data.sources import DataLayoutError
 from avtca.data.synthetic import generate
 

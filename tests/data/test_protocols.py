@@ -7,7 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from avtca.data.protocols import FIXED, actor_folds, split_indices
+from avtca.data import DATASETS
+from avtca.data.protocols import (
+    K_FOLDS,
+    OFFICIAL,
+    RANDOM,
+    ActorKFold,
+    FixedActors,
+    actor_folds,
+    n_folds_of,
+    split_indices,
+)
 
 actor_lists = st.lists(st.integers(1, 40).map(lambda a: f"{a:02d}"), min_size=3, max_size=120).filter(
     lambda xs: len(set(xs)) >= 3
@@ -15,9 +25,9 @@ actor_lists = st.lists(st.integers(1, 40).map(lambda a: f"{a:02d}"), min_size=3,
 
 
 @settings(max_examples=60, deadline=None)
-@given(actors=actor_lists, protocol=st.sampled_from(["actor6fold", "actor5fold"]))
+@given(actors=actor_lists, protocol=st.sampled_from([ActorKFold(6), ActorKFold(5)]))
 def test_folds_are_actor_disjoint_and_test_every_actor_exactly_once(actors, protocol):
-    k = min(6 if protocol == "actor6fold" else 5, len(set(actors)))
+    k = min(protocol.k, len(set(actors)))
     tested: list[str] = []
     for fold in range(k):
         s = split_indices(protocol, actors, fold=fold)
@@ -40,19 +50,21 @@ def test_ravdess_six_folds_are_consecutive_groups_of_four():
 
 def test_fixed_splits_use_the_published_actors():
     actors = [f"{a:02d}" for a in range(1, 25) for _ in range(3)]
-    for name, spec in FIXED.items():
-        s = split_indices(name, actors)
-        assert {int(actors[i]) for i in s.test} == set(spec["test"])
-        assert {int(actors[i]) for i in s.val} == set(spec["val"])
+    fixed = [p for p in DATASETS.get("ravdess").protocols if isinstance(p, FixedActors)]
+    assert [p.name for p in fixed] == ["avtca_release", "ecm_fixed"]  # facts of the RAVDESS adapter
+    for protocol in fixed:
+        s = split_indices(protocol, actors)
+        assert {int(actors[i]) for i in s.test} == set(protocol.test)
+        assert {int(actors[i]) for i in s.val} == set(protocol.val)
         assert len(s.train) == 3 * 16
     with pytest.raises(ValueError, match=r"missing from the prepared data: \['19'\]"):
-        split_indices("ecm_fixed", [a for a in actors if a != "19"])
+        split_indices(fixed[1], [a for a in actors if a != "19"])
 
 
 def test_random_split_is_seeded_clip_level_80_20_with_validation_from_the_80():
     actors = [f"{a % 7:02d}" for a in range(200)]
-    a, b = split_indices("random", actors, seed=3), split_indices("random", actors, seed=3)
-    c = split_indices("random", actors, seed=4)
+    a, b = split_indices(RANDOM, actors, seed=3), split_indices(RANDOM, actors, seed=3)
+    c = split_indices(RANDOM, actors, seed=4)
     assert all(np.array_equal(getattr(a, p), getattr(b, p)) for p in ("train", "val", "test"))
     assert not np.array_equal(a.test, c.test)
     assert (len(a.train), len(a.val), len(a.test)) == (140, 20, 40)
@@ -61,7 +73,18 @@ def test_random_split_is_seeded_clip_level_80_20_with_validation_from_the_80():
 
 def test_official_split_follows_the_file_and_fold_bounds_are_checked():
     names = ["train"] * 5 + ["valid"] * 2 + ["test"] * 3
-    s = split_indices("official", ["v"] * 10, official=names)
+    s = split_indices(OFFICIAL, ["v"] * 10, official=names)
     assert (s.train.tolist(), s.val.tolist(), s.test.tolist()) == ([0, 1, 2, 3, 4], [5, 6], [7, 8, 9])
     with pytest.raises(ValueError, match="out of range"):
-        split_indices("official", ["v"] * 10, fold=1, official=names)
+        split_indices(OFFICIAL, ["v"] * 10, fold=1, official=names)
+
+
+def test_protocols_by_name_come_from_the_registered_adapters():
+    # reports and the study planner have only a protocol's name: it means one protocol in every dataset
+    assert dict(K_FOLDS) == {"actor6fold": 6, "actor5fold": 5}
+    assert (n_folds_of("actor5fold"), n_folds_of("ecm_fixed"), n_folds_of("official"), n_folds_of(None)) == (5, 1, 1, 1)
+    labels = {p.name: p.label(24) for a in DATASETS.values() for p in a.protocols}
+    assert labels["actor6fold"] == "6-fold subject-independent (4 actors/fold; val = next fold)"
+    assert labels["ecm_fixed"] == "fixed split (test actors 5,10,16,19; val 11,13,18,22; subject-independent)"
+    assert labels["random"] == "random clip-level 80/20 split, val carved from the 80 (NOT subject-independent)"
+    assert labels["official"] == "official split (train/valid/test)"

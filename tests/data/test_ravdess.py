@@ -9,7 +9,7 @@ import pytest
 
 from avtca.data import build_splits
 from avtca.data.cache import cache_dir
-from avtca.data.ravdess import CLASS_NAMES, RavdessOptions, parse_name, scan
+from avtca.data.datasets.ravdess import CLASS_NAMES, RavdessOptions, parse_name, scan
 from avtca.data.sources import DataLayoutError
 
 from .conftest import small_cfg

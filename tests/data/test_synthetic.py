@@ -9,9 +9,9 @@ import pytest
 
 from avtca.data import DataConfig, build_splits
 from avtca.data.config import SyntheticOptions
+from avtca.data.datasets.ravdess import RavdessOptions, parse_name, scan
 from avtca.data.media import read_audio, video_span
 from avtca.data.prepare import main as prepare_main
-from avtca.data.ravdess import RavdessOptions, parse_name, scan
 from avtca.data.synthetic import ensure_synthetic, generate, synthetic_dir
 from avtca.data.synthetic.__main__ import main as synthetic_main
 from avtca.data.synthetic.render import RAVDESS_CUES, face_frames, make_actor, voice

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from avtca.config.base import ConfigError, validate
-from avtca.config.model import ModelConfig
 from avtca.models import create_model, model_config
+from avtca.models.config import ModelConfig
 
 
 def _problems(**overrides) -> list[str]:

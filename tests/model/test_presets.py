@@ -8,8 +8,8 @@ import yaml
 from pydantic import ValidationError
 
 from avtca.config.base import ConfigError, dump_yaml, flatten, validate
-from avtca.config.model import ModelConfig
 from avtca.models import PRESETS, count_parameters, create_model, model_config
+from avtca.models.config import ModelConfig
 
 # unused by the released forward, so not built here: two unimodal heads Linear(128, 8) (2 x 1,032) and,
 # for 'ia', the attention output projections Linear(128, 128) + Linear(64, 64) (16,512 + 4,160)

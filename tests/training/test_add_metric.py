@@ -17,8 +17,8 @@ def kappa(tmp_path, monkeypatch):
     base = TASKS["classification"]
     with recipe_module("docs/ARCHITECTURE.md", "- **a metric**", "kappa_metric", tmp_path, monkeypatch):
         yield
-        TASKS["classification"] = base
-        METRICS.pop("kappa", None)
+        TASKS.register(base, replace=True)
+        METRICS.unregister("kappa")
 
 
 def test_recipe_metric_is_computed_and_shown(kappa):

@@ -1,12 +1,16 @@
 import math
+from typing import Literal
 
 import pytest
 import torch
 from torch import nn
 
-from avtca.config.base import ConfigError, apply_overrides, validate
+from avtca.config.base import ConfigError, Strict, apply_overrides, validate
 from avtca.training import EvalConfig, TrainConfig
+from avtca.training.clipping import CLIPPING, ClipOff
 from avtca.training.optim import BestKeeper, LRSchedule, build_optimizer
+from avtca.training.optimizers import OPTIMIZERS
+from avtca.training.schedules import SCHEDULES
 
 
 def test_defaults_are_the_released_training_setup():
@@ -121,3 +125,65 @@ def test_best_keeper_stops_at_patience_and_keeps_the_best_weights():
         keeper.update(epoch, value, model)
     keeper.restore(model)
     assert keeper.best_epoch == 2 and model.weight.item() == 2.0
+
+
+def test_clipping_kinds_clip_as_torch_does():
+    assert CLIPPING.names() == ["off", "norm", "value"] and CLIPPING.build(ClipOff()) is None
+    grads = [torch.tensor([3.0, -4.0]), torch.tensor([12.0])]  # global L2 norm 13
+    params = [nn.Parameter(torch.zeros_like(g)) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = g.clone()
+    CLIPPING.build(validate(TrainConfig, {"clip": {"kind": "norm", "max_norm": 1.3}}).clip)(params)
+    assert torch.linalg.vector_norm(torch.cat([p.grad for p in params])).item() == pytest.approx(1.3, rel=1e-5)
+    CLIPPING.build(validate(TrainConfig, {"clip": {"kind": "value", "value": 0.1}}).clip)(params)
+    assert all(torch.equal(p.grad.abs(), torch.full_like(p.grad, 0.1)) for p in params)  # 0.3, 0.4, 1.2 clamped
+
+
+class ScheduleLinear(Strict):
+    """Linear decay to end_ratio (a schedule registered outside avtca, as a user's module would)."""
+
+    kind: Literal["linear"] = "linear"
+    end_ratio: float = 0.0
+
+
+class Adagrad(Strict):
+    """Adagrad (an optimizer registered outside avtca)."""
+
+    kind: Literal["adagrad"] = "adagrad"
+    lr_decay: float = 0.0
+
+
+@pytest.fixture
+def user_kinds():
+    @SCHEDULES.register(ScheduleLinear)
+    def _linear(cfg, *, epochs, warmup_epochs, higher_is_better):
+        class Linear:
+            min_lr = None
+
+            def factor(self, epoch):
+                return 1 + (cfg.end_ratio - 1) * (epoch - warmup_epochs) / max(epochs - warmup_epochs - 1, 1)
+
+            def observe(self, epoch, value):
+                pass
+
+        return Linear()
+
+    @OPTIMIZERS.register(Adagrad)
+    def _adagrad(cfg, *, params, lr, weight_decay):
+        return torch.optim.Adagrad(params, lr=lr, lr_decay=cfg.lr_decay, weight_decay=weight_decay)
+
+    yield
+    SCHEDULES.unregister("linear")
+    OPTIMIZERS.unregister("adagrad")
+
+
+def test_a_schedule_and_an_optimizer_registered_later_are_valid_and_used(user_kinds):
+    raw = {"epochs": 5, "lr": 1.0, "scheduler": {"kind": "linear"}, "optimizer": {"kind": "adagrad", "lr_decay": 0.1}}
+    cfg = validate(TrainConfig, raw)
+    assert cfg.scheduler == ScheduleLinear() and cfg.optimizer == Adagrad(lr_decay=0.1)
+    assert isinstance(build_optimizer(nn.Linear(2, 2), cfg), torch.optim.Adagrad)
+    assert _lrs(cfg) == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    with pytest.raises(
+        ConfigError, match=r"scheduler\.kind: 'linaer' is not one of .*linear \(did you mean 'linear'\?\)"
+    ):
+        validate(TrainConfig, {"scheduler": {"kind": "linaer"}})

@@ -111,7 +111,7 @@ def test_monitor_defaults_and_directions():
 def test_one_registry_for_training_studies_and_reports():
     from ablations.report.read.columns import METRICS as REPORT_METRICS
     from ablations.report.read.columns import TASK_METRICS
-    from avtca.metrics import METRICS, TASKS, Metric, register_metric
+    from avtca.metrics import METRICS, TASKS, Metric
 
     assert set(REPORT_METRICS) == set(METRICS)
     for name, metric in METRICS.items():
@@ -120,11 +120,11 @@ def test_one_registry_for_training_studies_and_reports():
     for task in TASKS.values():
         assert set(task.metrics) | {task.monitor} <= set(METRICS) and TASK_METRICS[task.name] == task.metrics
     # a metric registered later is seen by training (direction) and reports (label, scale) alike
-    register_metric(Metric("brier", "Brier score", higher_is_better=False, percent=False))
+    METRICS.register(Metric("brier", "Brier score", higher_is_better=False, percent=False))
     try:
         assert not higher_is_better("test/brier")
         assert REPORT_METRICS["brier"].label == "Brier score" and REPORT_METRICS["brier"].scale() == 1.0
         with pytest.raises(ValueError, match="registered twice"):
-            register_metric(Metric("brier", "again"))
+            METRICS.register(Metric("brier", "again"))
     finally:
-        del METRICS["brier"]
+        METRICS.unregister("brier")

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from avtca.data.config import SyntheticOptions
-from avtca.data.mosei import AUDIO_DIM, VISION_DIM
+from avtca.data.datasets.mosei import AUDIO_DIM, VISION_DIM
 
 AUDIO_STEPS, VISION_STEPS, TEXT_DIM = 60, 60, 16  # small stand-ins for the real 500 / 768-d sizes
 

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Literal
 
 from avtca.config.base import Strict
-from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
+from avtca.data.adapter import DatasetAdapter, media_inputs
+from avtca.data.protocols import RANDOM, ActorKFold, FixedActors
+from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
 CLASS_NAMES = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")
@@ -16,6 +18,12 @@ NAME = re.compile(r"^(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)-(\d\d)\.(mp4|wav)
 ACTOR_DIR = re.compile(r"^Actor_(\d\d)$")
 LAYOUT = "Actor_01 .. Actor_24 folders holding MM-VC-EE-II-SS-RR-AA.mp4 / .wav files"
 CHANNELS = {"speech": ("01",), "song": ("02",), "both": ("01", "02")}
+# fixed actor splits, as actor numbers: the AVT-CA release's annotations.txt, and the code base AVT-CA forks (ICPR 2022)
+AVTCA_RELEASE = FixedActors(
+    "avtca_release", test=(1, 2, 3, 4), val=(5, 6, 7, 8),
+    description="AVT-CA release split (test actors 1-4, val 5-8, train 9-24; subject-independent)",
+)  # fmt: skip
+ECM_FIXED = FixedActors("ecm_fixed", test=(5, 10, 16, 19), val=(11, 13, 18, 22))
 
 
 class RavdessOptions(Strict):
@@ -97,7 +105,7 @@ ADAPTER = DATASETS.register(
     DatasetAdapter(
         name="ravdess",
         title="RAVDESS",
-        protocols=("actor6fold", "avtca_release", "ecm_fixed", "random"),
+        protocols=(ActorKFold(6), AVTCA_RELEASE, ECM_FIXED, RANDOM),
         describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
         n_actors=N_ACTORS,
         scan=lambda root, cfg: scan(root, cfg.options),

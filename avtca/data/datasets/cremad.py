@@ -10,9 +10,11 @@ from typing import Literal
 import numpy as np
 
 from avtca.config.base import Strict
+from avtca.data.adapter import DatasetAdapter, media_inputs
 from avtca.data.cache import Prepared
 from avtca.data.config import DataConfig
-from avtca.data.registry import DATASETS, DatasetAdapter, media_inputs
+from avtca.data.protocols import RANDOM, ActorKFold
+from avtca.data.registry import DATASETS
 from avtca.data.sources import Clip, DataLayoutError, Scan
 
 CODES = ("ANG", "DIS", "FEA", "HAP", "NEU", "SAD")
@@ -118,7 +120,7 @@ ADAPTER = DATASETS.register(
     DatasetAdapter(
         name="cremad",
         title="CREMA-D",
-        protocols=("actor5fold", "random"),
+        protocols=(ActorKFold(5), RANDOM),
         describe=lambda cfg: media_inputs(cfg, "classification", CLASS_NAMES),
         n_actors=N_ACTORS,
         scan=lambda root, cfg: scan(root, cfg.options),

@@ -10,9 +10,11 @@ import numpy as np
 from pydantic import PositiveInt
 
 from avtca.config.base import Strict
+from avtca.data.adapter import DatasetAdapter, Inputs
 from avtca.data.cache import Prepared
 from avtca.data.config import DataConfig
-from avtca.data.registry import DATASETS, DatasetAdapter, Inputs
+from avtca.data.protocols import OFFICIAL
+from avtca.data.registry import DATASETS
 from avtca.data.sources import DataLayoutError
 
 EMOTIONS = ("happy", "sad", "anger", "surprise", "disgust", "fear")
@@ -176,9 +178,8 @@ ADAPTER = DATASETS.register(
     DatasetAdapter(
         name="mosei",
         title="CMU-MOSEI",
-        protocols=("official",),
+        protocols=(OFFICIAL,),
         describe=describe,
-        default_task="regression",
         load=lambda root, cfg: load(root, cfg.options),
         targets=_targets,
         rank=2,
