@@ -1,0 +1,1 @@
+"""Statistics of the report: pure functions of arrays, tested against known answers."""
