@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from ablations.report.statistics.equivalence import (
     rope_verdict,
 )
 from ablations.report.statistics.margin import min_margin, pooled, reachable_margin, wilcoxon_note
-from ablations.report.statistics.units import unit_differences
+from ablations.report.statistics.units import cell_differences, unit_differences
 from ablations.report.stats import holm
 
 RHO = kfold_rho(6)  # actor6fold: one group tests, one validates, 4 train
@@ -116,9 +117,9 @@ def test_no_margin_means_no_equivalence_and_says_so():
 
 
 def test_too_few_units_and_constant_differences_are_inconclusive_with_a_reason():
-    few = compare_one(np.array([0.1, 0.2, np.nan, 0.3]), margin=0.02)
+    few = compare_one(np.array([0.1, 0.2, np.nan, 0.3]), margin=0.02, rho=RHO)
     assert few.verdict == "inconclusive" and few.n == 3 and "too few" in few.reason and math.isnan(few.low)
-    flat = compare_one(np.full(6, 0.05), margin=0.02)
+    flat = compare_one(np.full(6, 0.05), margin=0.02, rho=RHO)
     assert flat.verdict == "inconclusive" and "sd 0" in flat.reason
 
 
@@ -128,7 +129,7 @@ def test_repeats_are_counted_and_must_be_balanced():
     c = compare_family({"a": d}, rho=RHO, repeats={"a": rep})["a"]
     assert c.repeats == 3 and c.n == 18 and c.df == 17
     with pytest.raises(ValueError, match="different numbers of folds"):
-        compare_family({"a": d[:-1]}, repeats={"a": rep[:-1]})
+        compare_family({"a": d[:-1]}, rho=RHO, repeats={"a": rep[:-1]})
 
 
 @pytest.mark.parametrize(
@@ -138,6 +139,7 @@ def test_repeats_are_counted_and_must_be_balanced():
         ({"adjust": "bh"}, "adjust"),
         ({"margin": -1.0}, "margin"),
         ({"rho": math.nan}, "rho"),
+        ({}, "rho: the corrected test needs"),  # no silent plain t when rho is forgotten
     ],
 )
 def test_bad_arguments_name_what_is_wrong(kwargs, match):
@@ -189,6 +191,14 @@ def test_pooled_variance_and_a_range_where_the_seed_variance_is_unknown():
     assert q.within == pytest.approx(4 / 3) and q.total == pytest.approx(1 / 3)
     known = reachable_margin(q, units=6, seeds=8, rho=RHO)
     assert known.low == known.high and known.note == ""
+
+
+def test_the_quickstart_cannot_reach_a_small_margin():
+    runs = pd.read_csv(Path(__file__).resolve().parents[2] / "reports" / "quickstart" / "runs.csv")
+    others = [v for v in runs["variant"].unique() if v != "full"]
+    p = pooled(cell_differences(runs, v, "full", "test/accuracy") for v in others)
+    assert p.sd == pytest.approx(0.0588, abs=0.0005) and p.seeds == 1 and p.units == 6  # 5.9 points
+    assert min_margin(p.sd, 6, RHO, family=8) == pytest.approx(0.172, abs=0.001)  # docs/statistics.md, "Margins"
 
 
 def test_wilcoxon_note_says_when_an_exact_test_cannot_decide():

@@ -65,7 +65,9 @@ def test_recovers_the_known_main_effect_and_interaction():
 
 
 def test_effects_are_exact_without_noise():
-    effects = {e.factors: e.comparison.delta for e in factorial_effects(modulator_runs(noise=0.0), "test/accuracy")}
+    effects = {
+        e.factors: e.comparison.delta for e in factorial_effects(modulator_runs(noise=0.0), "test/accuracy", rho=0.25)
+    }
     assert effects[(CA,)] == pytest.approx(-0.03, abs=1e-12) and effects[(SA,)] == pytest.approx(0.02, abs=1e-12)
     assert effects[(CA, SA)] == pytest.approx(0.02, abs=1e-12) and effects[(LF,)] == pytest.approx(0.0, abs=1e-12)
 
@@ -87,7 +89,9 @@ def test_a_three_level_factor_gets_one_effect_per_level():
     d = detect_factorial(runs, reference="it/se")
     levels = {f.column: f.levels for f in d.factors}
     assert levels["model.fusion.kind"] == ("it", "ia", "lt") and levels[CA] == ("se", "off")  # baseline, then sorted
-    effects = {(e.factors, e.levels): e.comparison.delta for e in factorial_effects(runs, "test/accuracy", d)}
+    effects = {
+        (e.factors, e.levels): e.comparison.delta for e in factorial_effects(runs, "test/accuracy", d, rho=kfold_rho(5))
+    }
     assert effects[(("model.fusion.kind",), ("lt",))] == pytest.approx(-0.04)
     assert effects[(("model.fusion.kind",), ("ia",))] == pytest.approx(0.02 + 0.01)  # averaged over the gate
     assert effects[((CA,), ("off",))] == pytest.approx(-0.01 + 0.02 / 3)  # averaged over 3 fusion levels
@@ -117,7 +121,7 @@ def test_explicit_factors_must_form_a_full_factorial():
 def test_units_missing_a_variant_are_left_out():
     runs = modulator_runs(noise=0.0, extra=False)
     runs = runs[~((runs["variant"] == "off-off-off") & (runs["fold"] == 5))]
-    e = factorial_effects(runs, "test/accuracy")[0]
+    e = factorial_effects(runs, "test/accuracy", rho=0.25)[0]
     assert e.comparison.n == 5
 
 

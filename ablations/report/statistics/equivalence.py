@@ -183,7 +183,7 @@ def compare_family(
     diffs: Mapping[str, np.ndarray],
     *,
     margin: float | None = None,
-    rho: float = 0.0,
+    rho: float | None = None,
     method: str = DEFAULT_METHOD,
     adjust: str = DEFAULT_ADJUST,
     alpha: float = ALPHA,
@@ -195,14 +195,16 @@ def compare_family(
 
     diffs: per comparison, the per-unit differences (NaN units are dropped); repeats: per comparison, each
     unit's repeat index (only checked and counted: the corrected variance is the same formula with n = K*R);
-    rho: n_test/n_train, used by method "corrected" (kfold_rho); scale: display factor for the reason text.
+    rho: n_test/n_train, required by method "corrected" (kfold_rho(folds) for the actor k-fold protocols; no
+    default, so a forgotten rho cannot silently turn the corrected test into the plain t); scale: display factor
+    for the reason text.
     """
     _check(method, adjust)
     if margin is not None and (not math.isfinite(margin) or margin < 0):
         raise ValueError(f"margin: expected a number >= 0 in the metric's units, got {margin}")
+    if method == "corrected" and (rho is None or not (math.isfinite(rho) and rho >= 0)):
+        raise ValueError(f"rho: the corrected test needs n_test/n_train >= 0 (kfold_rho(folds)), got {rho}")
     r = rho if method == "corrected" else 0.0
-    if method == "corrected" and not (math.isfinite(rho) and rho >= 0):
-        raise ValueError(f"rho: the corrected test needs n_test/n_train >= 0, got {rho}")
     m = math.nan if margin is None or margin == 0 else float(margin)
     out: dict[str, Comparison] = {}
     tested: dict[str, tuple[np.ndarray, int, float, float, int, float]] = {}

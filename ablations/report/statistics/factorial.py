@@ -203,7 +203,7 @@ def factorial_effects(
     design: FactorialDesign | None = None,
     *,
     margin: float | None = None,
-    rho: float = 0.0,
+    rho: float | None = None,
     method: str = DEFAULT_METHOD,
     adjust: str = DEFAULT_ADJUST,
     alpha: float = ALPHA,
@@ -214,7 +214,8 @@ def factorial_effects(
 ) -> list[Effect]:
     """Every main effect and interaction of the factorial, tested over units and adjusted together.
 
-    Units where any variant of the factorial has no value are left out (they cannot give a contrast).
+    rho: as compare_family (required by the default corrected test). Units where any variant of the factorial has
+    no value are left out (they cannot give a contrast).
     """
     design = design or detect_factorial(runs, where=where)
     if design is None:

@@ -36,3 +36,19 @@ def unit_differences(
         if name not in means.columns:
             raise ValueError(f"{where}: no variant '{name}'; variants are {', '.join(map(str, means.columns))}")
     return (means[variant] - means[reference]).dropna()
+
+
+def cell_differences(
+    runs: pd.DataFrame, variant: str, reference: str, metric: str, where: str = "runs table"
+) -> pd.DataFrame:
+    """variant - reference per (unit, seed) cell both have: columns unit (repeat, fold), seed, diff (for pooled)."""
+    _check(runs, ["variant", "seed", "fold", metric], where)
+    data = runs if REPEAT in runs.columns else runs.assign(**{REPEAT: 0})
+    keys = [*UNIT, "seed"]
+    a = data.loc[data["variant"] == variant, [*keys, metric]]
+    b = data.loc[data["variant"] == reference, [*keys, metric]]
+    both = a.merge(b, on=keys, suffixes=("_v", "_r")).dropna()
+    units = list(zip(both[REPEAT], both["fold"], strict=True))
+    return pd.DataFrame(
+        {"unit": units, "seed": both["seed"].to_numpy(), "diff": (both[f"{metric}_v"] - both[f"{metric}_r"]).to_numpy()}
+    )
