@@ -11,7 +11,8 @@ Each variant's score on a unit (fold f of repeat r) under seed s is its true val
   test      a per-(variant, actor) term where the actor is tested (the variant works better on some speakers):
             independent between the folds of one cross-validation, repeated across repeats
   rest      clip-level test noise (each test clip right with its difficulty p, the p resampled from a real
-            predictions.csv, or binomial at 60 % where none) and model noise, both independent per (unit, seed)
+            predictions.csv, or binomial at 60 % where none; drawn as a normal with the clips' variance
+            sum p(1-p)/n^2, accurate at 64+ clips a fold) and model noise, both independent per (unit, seed)
 A share is the term's part of the variance of one variant's single-seed unit score, so of a paired difference
 too (the variants' terms are independent). Scales: the independent part is the clip noise plus `model_sd`; the
 correlated terms are added on top, so a larger share means a noisier study, as it would be.
