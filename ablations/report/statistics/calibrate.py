@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--studies", type=int, default=2000, help="simulated studies per (design, shares) cell")
     p.add_argument("--power-studies", type=int, default=1000, help="simulated studies per power point")
     p.add_argument("--shares", default=None, help="measured shares to add to the sweep, e.g. train=0.2,seed=0.1")
-    p.add_argument("--predictions", type=Path, default=PREDICTIONS, help="predictions.csv the clip noise is drawn from")
+    clips = "predictions.csv the clip noise is drawn from (default: the quickstart's; binomial without one)"
+    p.add_argument("--predictions", type=Path, default=None, help=clips)
     p.add_argument("--write", action="store_true", help="update docs/statistics.md and its calibration figures")
     args = p.parse_args(argv)
     if args.studies < 50 or args.power_studies < 50:
@@ -173,8 +174,10 @@ def main(argv: list[str] | None = None) -> int:
             shares = [*SWEEP, parse_shares(args.shares)]
         except ValueError as e:
             p.error(str(e))
+    if args.predictions is not None and not args.predictions.is_file():
+        p.error(f"--predictions: {args.predictions} is not a file")
     try:
-        difficulty = clip_difficulty(args.predictions)
+        difficulty = clip_difficulty(args.predictions or PREDICTIONS)
     except ValueError as e:
         p.error(str(e))
     designs = shipped_designs()
