@@ -27,7 +27,9 @@ from ablations.runner import (
 from ablations.runner.finish import INTERRUPTED
 from ablations.study.explain import explain, schema_json
 from ablations.study.schema import load_study
+from ablations.workers.launchers import LAUNCHERS
 from avtca.config.base import ConfigError
+from avtca.registry import RegistryError
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_INVALID", "EXIT_OK", "build_parser", "cli", "main"]
 
@@ -51,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
     p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
                    "study's exported runs.csv (e.g. reports/quickstart)")  # fmt: skip
-    p.add_argument("--launcher", choices=["local", "dask"], default="local")
+    names = ", ".join(f"{x.name} ({x.help})" for x in LAUNCHERS.values())
+    p.add_argument("--launcher", default="local", help=f"how the workers start: {names}")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
     for flag, text in SWITCHES:
         p.add_argument(flag, action="store_true", help=text)
@@ -94,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     try:
         study = load_study(args.study, args.sets, **study_overrides(args))
+        launcher = LAUNCHERS[args.launcher]  # after the study's imports: a user's module may register one
         cells = validated_cells(study, args.study, repair=args.repair_storage and not args.dry_run)
         states = plan(study, cells)
-    except ConfigError as err:
+    except (ConfigError, RegistryError) as err:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     if args.dry_run:
@@ -106,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INVALID
     if args.resync_tracking:
         return resync_study(study, cells)
-    return run_study(study, cells, states, RunOptions(args.study, args.launcher, args.scheduler, not args.no_report))
+    return run_study(study, cells, states, RunOptions(args.study, launcher.name, args.scheduler, not args.no_report))
 
 
 def study_overrides(args: argparse.Namespace) -> dict[str, object]:

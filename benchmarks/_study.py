@@ -108,7 +108,7 @@ def run_study(study, n_workers: int = 1, tracking: bool = False, around_workers=
     """
     from ablations.runner import prepare_optuna
     from ablations.study.cells import enumerate_cells
-    from ablations.workers.local import run_local
+    from ablations.workers.launchers.local import run_local
     from ablations.workers.loop import WorkerSpec, worker_fn
 
     cells = enumerate_cells(study)

@@ -29,7 +29,7 @@ class RunOptions:
     """How to run a study, beyond its study file: the file's path, the launcher and whether to render the report."""
 
     study_file: str | None = None
-    launcher: str = "local"  # a key of ablations.workers.LAUNCHERS
+    launcher: str = "local"  # a name in ablations.workers.base.LAUNCHERS
     scheduler: str | None = None  # the dask scheduler's address (default a LocalCluster)
     report: bool = True
 
@@ -119,7 +119,7 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
 def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent: str, options: RunOptions) -> Launched:
     """Run the cells not yet complete on the study's workers, with a live line per running cell."""
     from ablations.runner.progress import StudyProgress
-    from ablations.workers import LAUNCHERS
+    from ablations.workers.launchers import LAUNCHERS
     from ablations.workers.loop import WorkerSpec, worker_fn
 
     n_workers = study.resources.n_jobs
@@ -132,10 +132,10 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
         f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
         f"[{options.launcher}]; storage {mask(study.storage_url)}"
     )
-    launcher_kw = {"scheduler": options.scheduler} if options.launcher == "dask" else {}
+    run = LAUNCHERS[options.launcher].run
     try:
         with StudyProgress(study, cells, n_workers):
-            return Launched(LAUNCHERS[options.launcher](worker_fn(spec), n_workers, **launcher_kw))
+            return Launched(run(worker_fn(spec), n_workers, scheduler=options.scheduler))
     except KeyboardInterrupt:
         return Launched([], interrupted=True)
     except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why

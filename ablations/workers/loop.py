@@ -1,4 +1,4 @@
-"""Workers: each loops claim cell -> run its trials -> complete (ablations.workers.local starts N of them)."""
+"""Workers: each loops claim cell -> run its trials -> complete (ablations.workers.launchers.local starts N of them)."""
 
 from __future__ import annotations
 

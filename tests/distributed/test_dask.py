@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ablations.storage.claims.sql import SqlClaimStore
-from ablations.workers.dask import LauncherError, run_dask
+from ablations.workers.launchers.dask import LauncherError, run_dask
 from tests.distributed.workers import cell_loop
 
 
@@ -62,7 +62,7 @@ def test_auto_resources_take_a_gpu_on_gpu_workers():
 
 def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(LauncherError, match="--scheduler tcp://127.0.0.1:1: cannot connect"):
-        from ablations.workers import dask as distributed
+        from ablations.workers.launchers import dask as distributed
 
         client, _ = distributed.make_client("tcp://127.0.0.1:1", 1, None, timeout_s=2)
 

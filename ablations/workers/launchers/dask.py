@@ -10,6 +10,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ablations.masking import mask
+from ablations.workers.base import LAUNCHERS, Launcher
 
 
 class LauncherError(RuntimeError):
@@ -143,3 +144,6 @@ def run_dask(
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+LAUNCHERS.register(Launcher("dask", run_dask, "a Dask distributed cluster (--scheduler ADDRESS, else a LocalCluster)"))

@@ -1,7 +1,7 @@
 """The local launcher: the workers in this process, or as a joblib loky pool that a Ctrl-C stops cleanly.
 
 Like every launcher it runs `worker_fn(i)` for i < n_workers (`ablations.workers.loop.worker_fn` builds one) and
-returns the workers' results in order (`ablations.workers.LAUNCHERS` names the launchers).
+returns the workers' results in order (ablations/workers/base.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 from joblib import Parallel, delayed
 from joblib.externals.loky import reusable_executor
 from tqdm import tqdm
+
+from ablations.workers.base import LAUNCHERS, Launcher
 
 
 def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
@@ -116,3 +118,6 @@ def _stop_pool_workers(sig: int) -> None:
             os.kill(pid, sig)
         except OSError:
             pass
+
+
+LAUNCHERS.register(Launcher("local", run_local, "this machine: in this process, or a loky process pool (--n-jobs)"))
