@@ -63,6 +63,10 @@ TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task:
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
 OPTIONAL_COLUMNS = ("trial", "run_id", "state")
+# the cross-validation repeat (0: the protocol's own actor grouping; `fold` numbers the folds within it): written by
+# every export, optional when read (a runs.csv without it is one cross-validation)
+REPEAT = "repeat"
+CELL_KEYS = ("variant", "seed", REPEAT, "fold")  # one cell of a study: the key of runs.csv's siblings' rows
 SPLITS = ("train", "val", "test", "val_robust", "test_robust")
 _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+)?))$")
 

@@ -12,6 +12,7 @@ from ablations.report.read.columns import (
     IDENTITY_COLUMNS,
     METRICS,
     OPTIONAL_COLUMNS,
+    REPEAT,
     SPLITS,
     TASK_METRICS,
     parse_condition,
@@ -161,6 +162,9 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
         df[col] = df[col].astype(str)
     df["seed"] = _int_column(df, "seed", where)
     df["fold"] = _int_column(df, "fold", where)
+    if REPEAT in df.columns:  # optional: without it, one cross-validation
+        df[REPEAT] = _int_column(df, REPEAT, where)
+        _check_non_negative(df, REPEAT, where)
     df["reference"] = _bool_column(df, "reference", where)
     df["subject_independent"] = _bool_column(df, "subject_independent", where)
     state = df["state"].fillna("").astype(str).str.strip().str.upper()
@@ -205,8 +209,16 @@ def _check_values(df: pd.DataFrame, where: str) -> None:
                 )
 
 
+def _check_non_negative(df: pd.DataFrame, col: str, where: str) -> None:
+    bad = df[col] < 0
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected an integer >= 0, "
+                               f"got {df[col].iloc[i]}")  # fmt: skip
+
+
 def _check_cells(df: pd.DataFrame, where: str) -> None:
-    keys = ["dataset", "protocol", "variant", "seed", "fold"]
+    keys = ["dataset", "protocol", "variant", "seed", *([REPEAT] if REPEAT in df.columns else []), "fold"]
     dup = df.duplicated(keys, keep=False)
     if dup.any():
         row = df[dup].iloc[0]
@@ -263,4 +275,6 @@ def load_predictions(path: Path) -> pd.DataFrame | None:
             raise ReportInputError(f"{path}: column '{col}', line {i + 2}: empty")
     df["seed"] = _int_column(df, "seed", str(path))
     df["fold"] = _int_column(df, "fold", str(path))
+    if REPEAT in df.columns:
+        df[REPEAT] = _int_column(df, REPEAT, str(path))
     return df
