@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
     p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
                    "study's exported runs.csv (e.g. reports/quickstart)")  # fmt: skip
+    p.add_argument("--margin", type=float, metavar="X", help="with --pilot: which design reaches this margin (the "
+                   "main metric's stored units, 0.05 = 5 points; default the study's report.margin)")  # fmt: skip
     names = ", ".join(f"{x.name} ({x.help})" for x in LAUNCHERS.values())
     p.add_argument("--launcher", default="local", help=f"how the workers start: {names}")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
@@ -103,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RegistryError) as err:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
+    if args.margin is not None and (not args.pilot or not args.margin > 0):
+        print("error: --margin goes with --dry-run --pilot and must be > 0 (e.g. 0.05 for 5 points)", file=sys.stderr)
+        return EXIT_INVALID
     if args.dry_run:
-        return dry_run(study, cells, states, args.pilot)
+        return dry_run(study, cells, states, args.pilot, args.margin)
     if args.pilot:
         print("error: --pilot only goes with --dry-run (it estimates power, it does not run anything)", file=sys.stderr)
         return EXIT_INVALID
