@@ -206,7 +206,7 @@ class StudyConfig(Strict):
         default_factory=dict, description="grid: dotted config path -> levels to compare (crossed with variants)"
     )
     tune: dict[str, ParamSpec] = Field(default_factory=dict, description="dotted path -> distribution")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="repeats")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="training seeds (train.seed)")
     budget: Budget = Field(default_factory=Budget)
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     sampler: SamplerCfg = Field(default_factory=TPESampler, description="sampler for tuned parameters")
