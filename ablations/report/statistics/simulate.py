@@ -94,9 +94,10 @@ class Design:
         return self.folds * self.repeats
 
     def label(self) -> str:
-        """E.g. 'ravdess 6x3' or 'ravdess 6x1 x3 repeats, independent init'."""
+        """E.g. 'ravdess 6x3, shared init' or 'ravdess 6x1 x3 repeats, independent init'."""
         reps = f" x{self.repeats} repeats" if self.repeats > 1 else ""
-        return f"{self.name} {self.folds}x{self.seeds}{reps}" + (", independent init" if self.independent_init else "")
+        init = "independent init" if self.independent_init else "shared init"  # train.seeding per_fold | shared
+        return f"{self.name} {self.folds}x{self.seeds}{reps}, {init}"
 
 
 def assignment(actors: int, folds: int, repeats: int = 1, seed: int = RESHUFFLE_SEED) -> pd.DataFrame:
