@@ -80,3 +80,15 @@ def test_runs_csv_repeat_is_optional_an_integer_and_part_of_a_cells_key(tmp_path
     runs.assign(repeat=-1).to_csv(path, index=False)
     with pytest.raises(ReportInputError, match="column 'repeat', line 2: expected an integer >= 0"):
         load_runs(path)
+
+
+def test_cost_columns_are_read_as_numbers_when_present(tmp_path):
+    runs = _runs(seeds=(0,), folds=tuple(range(4)), shift={})
+    path = tmp_path / "runs.csv"
+    runs.assign(flops_per_clip=1.5e9, latency_ms_per_clip="", seconds_per_epoch="2.5").to_csv(path, index=False)
+    loaded = load_runs(path)
+    assert loaded["flops_per_clip"].dtype.kind == "f" and loaded["latency_ms_per_clip"].isna().all()
+    assert (loaded["seconds_per_epoch"] == 2.5).all()
+    runs.assign(flops_per_clip="many").to_csv(path, index=False)
+    with pytest.raises(ReportInputError, match="column 'flops_per_clip', line 2: expected a number, got 'many'"):
+        load_runs(path)

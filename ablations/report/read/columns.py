@@ -67,6 +67,8 @@ OPTIONAL_COLUMNS = ("trial", "run_id", "state")
 # every export, optional when read (a runs.csv without it is one cross-validation)
 REPEAT = "repeat"
 CELL_KEYS = ("variant", "seed", REPEAT, "fold")  # one cell of a study: the key of runs.csv's siblings' rows
+# what a cell cost, measured by its run (avtca.training.cost; ablations.tracking.record.COST): numbers when present
+COST_COLUMNS = ("n_params", "seconds", "flops_per_clip", "latency_ms_per_clip", "seconds_per_epoch")
 SPLITS = ("train", "val", "test", "val_robust", "test_robust")
 _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+)?))$")
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ablations.report.read.columns import (
+    COST_COLUMNS,
     IDENTITY_COLUMNS,
     METRICS,
     OPTIONAL_COLUMNS,
@@ -49,6 +50,17 @@ def _int_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected an integer, got {df[col].iloc[i]!r}")
     return values.astype(int)
+
+
+def _number_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
+    """A numeric column (empty cells are NaN); anything else is an error naming the line."""
+    values = pd.to_numeric(df[col], errors="coerce")
+    text = df[col].astype(str).str.strip()
+    bad = values.isna() & df[col].notna() & ~text.isin({"", "nan", "NaN"})
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected a number, got {df[col].iloc[i]!r}")
+    return values
 
 
 def check_metric_column(col: str, where: str) -> tuple[str, str | None, str] | None:
@@ -182,16 +194,13 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
 def _check_values(df: pd.DataFrame, where: str) -> None:
     if not any(c.startswith("test/") for c in df.columns):
         raise ReportInputError(f"{where}: no test metric columns (test/<metric>); nothing to report")
+    for col in (c for c in COST_COLUMNS if c in df.columns):
+        df[col] = _number_column(df, col, where)
     for col in df.columns:
         parsed = check_metric_column(col, where)
         if parsed is None or parsed[0] == "train":
             continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        text = df[col].astype(str).str.strip()
-        bad = values.isna() & df[col].notna() & ~text.isin({"", "nan", "NaN"})
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected a number, got {df[col].iloc[i]!r}")
+        values = _number_column(df, col, where)
         df[col] = values
         if METRICS[parsed[2]].percent and ((values < 0) | (values > 1)).any():
             i = int(np.flatnonzero(((values < 0) | (values > 1)).to_numpy())[0])
