@@ -35,7 +35,7 @@ def test_a_seed_term_shared_by_all_folds_is_measured_and_per_fold_seeding_remove
     assert "file not found" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("seeding", ["shared", "per_fold"])
+@pytest.mark.parametrize("seeding", ["shared", "per_fold", "pooled"])
 def test_reshuffled_runs_count_as_their_own_seed_only_under_shared_seeding(tmp_path, seeding):
     rng = np.random.default_rng(0)
     for name, design in (("aa_shared_init", Design("aa", 24, 6, seeds=2)),
@@ -43,5 +43,8 @@ def test_reshuffled_runs_count_as_their_own_seed_only_under_shared_seeding(tmp_p
                          ("aa_reshuffled", Design("aa", 24, 6, seeds=1, repeats=2, independent_init=True))):  # fmt: skip
         _export(tmp_path, name, design, Shares(), rng)
     cells = aa.combined(aa.load(tmp_path), seeding)
-    reshuffled = cells.iloc[12:]
-    assert len(cells) == 24 and reshuffled["seed"].nunique() == (12 if seeding == "shared" else 1)
+    reshuffled = cells.iloc[12:24]
+    assert len(cells) == (36 if seeding == "pooled" else 24)
+    assert reshuffled["seed"].nunique() == (1 if seeding == "per_fold" else 12)
+    if seeding == "pooled":  # per-fold runs are their own seeds; the shared runs keep theirs
+        assert cells.iloc[24:]["seed"].nunique() == 12 and cells.iloc[:12]["seed"].nunique() == 2

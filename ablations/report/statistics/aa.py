@@ -9,6 +9,8 @@ variance components and the correlated shares (statistics.shares.estimate_shares
             same size, shared with no other cell)
   per_fold  aa_per_fold_init with aa_reshuffled, as run (seed labels as they are: a seed term they shared
             would show)
+  pooled    all three: aa_shared_init's seeds shared by their folds, every per-fold run its own seed; the
+            tightest estimate of the training-group term, and the seed share as `train.seeding: shared` has it
 
 Prints Markdown: the design and its cost, the estimates with standard errors, and the `--shares` arguments for
 `python -m ablations.report.statistics.calibrate`. Needs only the committed runs.csv files: no training.
@@ -42,18 +44,28 @@ def load(folder: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+SEEDINGS = ("shared", "per_fold", "pooled")
+
+
+def _own_seeds(runs: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Runs with per-fold weights, each its own seed label (an init term of the same size, shared with no one)."""
+    return runs.assign(seed=[f"{key}-{i}" for i in range(len(runs))])
+
+
 def combined(runs: dict[str, pd.DataFrame], seeding: str) -> pd.DataFrame:
     """The cells one seeding is estimated from (module docstring)."""
-    reshuffled = runs["reshuffled"].copy()
-    if seeding == "shared":
-        reshuffled["seed"] = [f"own-{i}" for i in range(len(reshuffled))]  # per-fold weights: shared with no one
-    return pd.concat([runs[seeding], reshuffled], ignore_index=True)
+    if seeding == "per_fold":
+        return pd.concat([runs["per_fold"], runs["reshuffled"]], ignore_index=True)
+    parts = [runs["shared"], _own_seeds(runs["reshuffled"], "reshuffled")]
+    if seeding == "pooled":
+        parts.append(_own_seeds(runs["per_fold"], "per_fold"))
+    return pd.concat(parts, ignore_index=True)
 
 
 def estimates(runs: dict[str, pd.DataFrame]) -> dict[tuple[str, str], ShareEstimate]:
     """(seeding, reading) -> the estimate."""
     out = {}
-    for seeding in ("shared", "per_fold"):
+    for seeding in SEEDINGS:
         cells = combined(runs, seeding)
         roles = assignment(ACTORS, FOLDS, int(cells["repeat"].max()) + 1)
         for reading in READINGS:
@@ -69,7 +81,7 @@ def _pm(value: float, se: float, scale: float = 1.0, digits: int = 2) -> str:
 
 def report(runs: dict[str, pd.DataFrame], est: dict[tuple[str, str], ShareEstimate]) -> str:
     """The Markdown tables of docs/statistics.md's A/A section."""
-    lines = ["| study | cells | seeds x units | test accuracy, mean (sd over cells) | CPU time of the cells |",
+    lines = ["| study | cells | seeds x units | test accuracy, mean (sd over cells) | cell time, summed |",
              "|---|---:|---|---|---:|"]  # fmt: skip
     for key, name in STUDIES.items():
         r = runs[key]
@@ -79,7 +91,7 @@ def report(runs: dict[str, pd.DataFrame], est: dict[tuple[str, str], ShareEstima
                      f"{r['seconds'].sum() / 60:.0f} min |")  # fmt: skip
     lines += ["", "Variance components (accuracy points squared, ± standard error; '-': not separable in the design):",
               "", "| seeding | " + " | ".join(COMPONENTS) + " |", "|---|" + "---:|" * len(COMPONENTS)]  # fmt: skip
-    for seeding in ("shared", "per_fold"):
+    for seeding in SEEDINGS:
         e = est[(seeding, "train")]  # the variances do not depend on the reading
         cells = " | ".join(_pm(e.variances[c], e.se[c], 1e4) for c in COMPONENTS)
         lines.append(f"| {seeding} ({e.cells} cells) | {cells} |")
