@@ -124,4 +124,10 @@ def _dask(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[An
     return run_dask(worker_fn, n_workers, **kw)
 
 
-LAUNCHERS: dict[str, Callable[..., list[Any]]] = {"local": run_local, "dask": _dask}
+def _slurm(worker_fn: Callable[[int], Any], n_workers: int, **kw: Any) -> list[Any]:
+    from ablations.workers.slurm import run_slurm  # submitit is optional: imported only when asked for
+
+    return run_slurm(worker_fn, n_workers, pool=run_local, **kw)  # each array task runs its workers locally
+
+
+LAUNCHERS: dict[str, Callable[..., list[Any]]] = {"local": run_local, "dask": _dask, "slurm": _slurm}

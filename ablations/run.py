@@ -26,6 +26,8 @@ from ablations.runner import (
     validated_cells,
 )
 from ablations.runner.finish import INTERRUPTED
+from ablations.runner.slurm import launcher_problems, print_batch_script
+from ablations.runner.status import study_status
 from ablations.study import load_study
 from avtca.config.base import ConfigError
 
@@ -51,8 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
     p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
                    "study's exported runs.csv (e.g. reports/quickstart)")  # fmt: skip
-    p.add_argument("--launcher", choices=["local", "dask"], default="local")
+    p.add_argument("--launcher", choices=["local", "dask", "slurm"], default="local",
+                   help="where workers run: here, a Dask cluster, a SLURM job array (resources.slurm)")  # fmt: skip
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a module first, in every worker too (repeatable; adds to `imports`)")  # fmt: skip
     for flag, text in SWITCHES:
         p.add_argument(flag, action="store_true", help=text)
     return p
@@ -63,6 +68,9 @@ SWITCHES = (
     ("--no-report", "do not render the report at the end"),
     ("--resync-tracking", "create the MLflow runs of completed trials whose logging failed or run is gone, then exit"),
     ("--repair-storage", "repair a damaged storage (cut-off journal record, lost trials): affected cells run again"),
+    ("--status", "print where the study stands (done / running where / failed / left, ETA) and exit"),
+    ("--detach", "slurm: return once the array is submitted, printing its job id"),
+    ("--cancel-on-interrupt", "slurm: Ctrl-C while following cancels the array (default: it keeps running)"),
     ("--explain", "list every study-file key and exit"),
     ("--schema", "print the study file's JSON schema and exit"),
 )
@@ -93,20 +101,31 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give a study file (e.g. studies/quickstart.yaml), or --explain / --schema", file=sys.stderr)
         return EXIT_INVALID
     try:
-        study = load_study(args.study, args.sets, **study_overrides(args))
+        study = load_study(args.study, args.sets, args.imports, **study_overrides(args))
+        if args.status:
+            return study_status(study, args.study)
+        problems = launcher_problems(study, args.launcher, submitting=not args.dry_run)
+        if problems:
+            raise ConfigError(problems, args.study)
         cells = validated_cells(study, args.study, repair=args.repair_storage and not args.dry_run)
         states = plan(study, cells)
     except ConfigError as err:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
     if args.dry_run:
-        return dry_run(study, cells, states, args.pilot)
+        code = dry_run(study, cells, states, args.pilot)
+        if args.launcher == "slurm":
+            print_batch_script(study)
+        return code
     if args.pilot:
         print("error: --pilot only goes with --dry-run (it estimates power, it does not run anything)", file=sys.stderr)
         return EXIT_INVALID
     if args.resync_tracking:
         return resync_study(study, cells)
-    return run_study(study, cells, states, RunOptions(args.study, args.launcher, args.scheduler, not args.no_report))
+    options = RunOptions(
+        args.study, args.launcher, args.scheduler, not args.no_report, args.detach, args.cancel_on_interrupt
+    )
+    return run_study(study, cells, states, options)
 
 
 def study_overrides(args: argparse.Namespace) -> dict[str, object]:

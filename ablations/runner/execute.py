@@ -31,6 +31,8 @@ class RunOptions:
     launcher: str = "local"  # a key of ablations.launchers.LAUNCHERS
     scheduler: str | None = None  # the dask scheduler's address (default a LocalCluster)
     report: bool = True
+    detach: bool = False  # slurm: return once the array is submitted
+    cancel_on_interrupt: bool = False  # slurm: Ctrl-C while following cancels the array (default: leaves it)
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,10 @@ def run_study(study: StudyConfig, cells: list[Cell], states: dict[str, str], opt
                 journal.unlink(missing_ok=True)  # exit 2 leaves nothing behind: the journal held no trial yet
             print(f"error: cannot prepare the study: {mask(err)}", file=sys.stderr)
             return EXIT_INVALID
+    if options.launcher == "slurm":  # the array's last task finishes the study, not this command
+        from ablations.runner.slurm import run_on_slurm
+
+        return run_on_slurm(study, cells, states, tracker, parent, options, source_tags(options.study_file))
     launched = launch(study, cells, states, parent, options)
     with shielded():  # a second Ctrl-C must not leave the cleanup half done
         code = finish(
@@ -132,9 +138,15 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
         f"[{options.launcher}]; storage {mask(study.storage_url)}"
     )
     launcher_kw = {"scheduler": options.scheduler} if options.launcher == "dask" else {}
+    fn = worker_fn(spec)
+    if options.launcher == "local" and n_workers > 1 and study.resources.device in ("auto", "cuda"):
+        from ablations.workers.gpus import gpu_slots, visible_gpus
+
+        gpus = visible_gpus()  # each pool process sees only its GPU (resources.trials_per_gpu share one)
+        fn = fn.on_gpus(gpu_slots(n_workers, gpus, study.resources.trials_per_gpu)) if gpus else fn
     try:
         with StudyProgress(study, cells, n_workers):
-            return Launched(LAUNCHERS[options.launcher](worker_fn(spec), n_workers, **launcher_kw))
+            return Launched(LAUNCHERS[options.launcher](fn, n_workers, **launcher_kw))
     except KeyboardInterrupt:
         return Launched([], interrupted=True)
     except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why

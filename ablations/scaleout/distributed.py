@@ -10,6 +10,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from ablations.masking import mask
+from ablations.workers.gpus import gpu_slots
 
 
 class LauncherError(RuntimeError):
@@ -23,8 +24,9 @@ def _pinned(worker_fn: Callable[[int], Any], index: int, gpus: Sequence[str] | N
 
         name = get_worker().name  # LocalCluster names its workers 0..n-1
         slot = int(name) if isinstance(name, int) or str(name).isdigit() else index
-        # set before torch touches CUDA in this (fresh, nanny-started) process
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[slot % len(gpus)])
+        # set before torch touches CUDA in this (fresh, nanny-started) process; the same round-robin as every
+        # launcher (resources.trials_per_gpu workers share a GPU: their count was checked before the start)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_slots(slot + 1, gpus)[slot])
     return worker_fn(index)
 
 
