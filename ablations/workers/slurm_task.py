@@ -61,6 +61,8 @@ class SlurmTask:
         except KeyboardInterrupt:
             print(f"task {job_id()}: stopped (SIGTERM: scancel or requeue); its cell is released", flush=True)
             raise SystemExit(4) from None
+        # every cell this task could help with is done: a warning now only cuts the finish short
+        signal.signal(getattr(signal, f"SIG{PREEMPT_SIGNAL}"), signal.SIG_IGN)
         if _is_last(study, self.cells):
             pickle.loads(self.finisher)()
         return {"task": task, "job": job_id(), "completed": done}

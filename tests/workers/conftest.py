@@ -34,7 +34,9 @@ class Slurm:
 
     def run(self, *cmd: str, check: bool = True) -> str:
         """A SLURM client command (squeue, scancel, sacct...) against this cluster; its stdout."""
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "SLURM_CONF": str(self.conf)})
+        out = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=60, env={**os.environ, "SLURM_CONF": str(self.conf)}
+        )
         if check and out.returncode != 0:
             raise AssertionError(f"{' '.join(cmd)} failed ({out.returncode}): {out.stderr}")
         return out.stdout

@@ -50,7 +50,9 @@ def slurm_resources(tasks: int = 2, grace_s: float = 30, **slurm: Any) -> dict[s
     }
 
 
-def run_cli(study: Path, *args: str, env: dict[str, str] | None = None, timeout_s: float = 120) -> subprocess.CompletedProcess:
+def run_cli(
+    study: Path, *args: str, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> subprocess.CompletedProcess:
     """`python -m ablations.run STUDY ARGS` in the study's folder, to the end."""
     cmd = [sys.executable, "-m", "ablations.run", str(study), *args]
     return subprocess.run(cmd, cwd=study.parent, env=env or runner_env(study.parent / "cache"), capture_output=True,

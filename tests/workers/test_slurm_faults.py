@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import getpass
 import re
+import socket
 
 import pytest
 
 from ablations.claims.sql import SqlClaimStore
 from tests.distributed.e2e import cells_of, complete_per_cell, mlflow_runs, optuna_trials, start_runner, wait_all
-from tests.workers.studies import runner_env, slurm_resources, task_logs, wait_until, write_study
+from tests.workers.studies import run_cli, runner_env, slurm_resources, task_logs, wait_until, write_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.slurm]
 
@@ -41,6 +42,16 @@ def test_array_completes_every_cell_once_when_a_task_is_killed_mid_cell(slurm, s
 
     killed = wait_until(task1_mid_trial, 240, "array task 1 to be mid-trial")
     slurm.run("scancel", "--signal=KILL", "--full", f"{job}_1")  # killed outright: no handler runs
+
+    def task0_shown_running():
+        """--status while the array runs: which cell runs on which array task."""
+        out = run_cli(study, "--status", "--storage", servers.storage, "--tracking-uri", servers.tracking, env=env)
+        assert out.returncode == 0, out.stdout + out.stderr
+        return re.search(
+            rf"^  running  .* on {socket.gethostname()} pid \d+ \(SLURM job {job}_0\), heartbeat", out.stdout, re.M
+        )
+
+    wait_until(task0_shown_running, 120, "--status to show a cell running on array task 0", poll_s=0)
     codes = wait_all([proc], timeout_s=400)
     text = log.read_text() + task_logs(tmp_path / "runs" / "slurm")
     assert codes == [0], text
@@ -76,4 +87,3 @@ def _no_stray_jobs(slurm):
     yield
     if slurm.queued():
         slurm.run("scancel", "--user", getpass.getuser(), check=False)
-
