@@ -140,22 +140,26 @@ idle_node() { [ "$(sinfo -h -N -o %t 2>/dev/null)" = "idle" ]; }
 stop() {
     local name pid i
     if alive slurmctld; then  # jobs first: their steps are not children of slurmd and would outlive it
-        SLURM_CONF="$dir/slurm.conf" scancel --quiet --full --user=root 2>/dev/null || true
+        SLURM_CONF="$dir/slurm.conf" scancel --quiet --full --user="$(id -un)" 2>/dev/null || true
         for ((i = 0; i < 150; i++)); do
             [ -z "$(SLURM_CONF="$dir/slurm.conf" squeue -h -o %i 2>/dev/null)" ] && break
             sleep 0.1
         done
     fi
-    for name in "${DAEMONS[@]}"; do
+    local pids=()
+    for name in "${DAEMONS[@]}"; do  # all at once: each takes a while to exit, none needs another to stop
         [ -s "$dir/pid/$name.pid" ] || continue
         pid=$(cat "$dir/pid/$name.pid")
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
+        if kill -0 "$pid" 2>/dev/null; then kill -TERM "$pid" 2>/dev/null && pids+=("$pid"); fi
         rm -f "$dir/pid/$name.pid"
     done
+    for ((i = 0; i < 100; i++)); do
+        local alive_any=0
+        for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive_any=1; done
+        [ $alive_any -eq 0 ] && break
+        sleep 0.1
+    done
+    for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 }
 
 status() {
