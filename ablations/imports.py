@@ -4,6 +4,7 @@ main process and in every worker, so that the components, datasets, metrics... t
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
@@ -27,11 +28,11 @@ def import_modules(names: Sequence[str], key: str = "imports", search: Iterable[
     problems = []
     for i, name in enumerate(names):
         where = f"{key}[{i}]" if key == "imports" else key
-        if not isinstance(name, str) or not name.strip():
-            problems.append(f"{where}: expected a module name (e.g. my_components), got {name!r}")
+        if not isinstance(name, str) or not re.match(MODULE_PATTERN, name):
+            problems.append(f"{where}: expected a module name (dotted identifiers, e.g. my_components), got {name!r}")
             continue
         try:
-            module = importlib.import_module(name.strip())
+            module = importlib.import_module(name)
         except Exception as err:  # noqa: BLE001 - any error while importing user code is reported, not raised
             last = traceback.extract_tb(err.__traceback__)[-1:] if err.__traceback__ else []
             at = f" ({last[0].filename}:{last[0].lineno})" if last and not isinstance(err, ImportError) else ""

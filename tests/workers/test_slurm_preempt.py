@@ -17,7 +17,7 @@ from tests.workers.studies import run_cli, runner_env, slurm_resources, task_log
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]
 
 
-def test_warned_task_releases_its_cell_requeues_and_resumes(slurm, tmp_path):
+def test_warned_task_releases_its_cell_requeues_and_resumes(slurm, tmp_path, scratch):
     name = "slurm_preempt"
     (tmp_path / "my_cross_attention.py").write_text(python_block("README.md", "## Adding a component"))
     study = write_study(
@@ -31,7 +31,7 @@ def test_warned_task_releases_its_cell_requeues_and_resumes(slurm, tmp_path):
         tracking_uri=f"sqlite:///{tmp_path / 'mlflow.db'}",
         report={"kind": "render", "out": str(tmp_path / "reports")},
     )
-    env = runner_env(tmp_path / "cache")
+    env = runner_env(scratch / "cache")
     out = run_cli(study, "--launcher", "slurm", "--detach", env=env)
     assert out.returncode == 0, out.stdout + out.stderr
     job = re.search(r"submitted SLURM array job (\d+)", out.stdout)[1]
