@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.steps} SGD steps + one evaluation pass per trial, {args.trials} timed trial(s) per worker",
         "each worker a process pinned with CUDA_VISIBLE_DEVICES (ablations.workers.gpus.gpu_slots); MPS not started",
     ]
-    emit(block("GPU packing: trials per hour per GPU", body, device, notes, command_line("benchmarks.gpu_packing", argv)), args.out)
+    command = command_line("benchmarks.gpu_packing", argv)
+    emit(block("GPU packing: trials per hour per GPU", body, device, notes, command), args.out)
     return 0
 
 
@@ -147,7 +148,7 @@ def _clips(cfg: dict[str, Any], device: Any) -> tuple[Any, Any, Any]:
 def _trial(cfg: dict[str, Any], data: tuple[Any, Any, Any], device: Any, steps: int) -> None:
     """Build the model, train `steps` steps, evaluate a few batches: what one trial costs besides data loading."""
     import torch
-    import torch.nn.functional as F  # noqa: N812 - the usual name
+    import torch.nn.functional as F
 
     from avtca.models import create_model
 
