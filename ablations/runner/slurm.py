@@ -94,13 +94,16 @@ def run_on_slurm(
         rows = min(MAX_ROWS, (opts.tasks if opts else 2) * per)
         with StudyProgress(study, cells, rows):
             LAUNCHERS["slurm"](worker_fn(spec), per, **kw)
-    except SubmitError as err:
-        print(f"error: {mask(err)}", file=sys.stderr)
+    except (SubmitError, OSError, RuntimeError) as err:  # sbatch refused, the job folder unwritable ...
+        if submitted:  # stopped following (squeue silent): the array runs on
+            print(f"error: {mask(err)}; SLURM job {submitted[0].job_id} is not touched", file=sys.stderr)
+            return EXIT_FAILED
+        print(f"error: nothing was submitted: {mask(err)}", file=sys.stderr)
         tracker.end(parent, "FAILED")
         return EXIT_INVALID
     except KeyboardInterrupt:
         return _stopped_following(submitted, options.cancel_on_interrupt, hint)
-    return _after_array(study, cells, submitted[0].job_id if submitted else "?")
+    return _after_array(study, cells, submitted[0].job_id if submitted else "?", options.report)
 
 
 def _stopped_following(submitted: list[Any], cancel: bool, hint: str) -> int:
@@ -125,12 +128,12 @@ def _stopped_following(submitted: list[Any], cancel: bool, hint: str) -> int:
     return EXIT_INTERRUPTED
 
 
-def _after_array(study: StudyConfig, cells: list[Cell], job_id: str) -> int:
+def _after_array(study: StudyConfig, cells: list[Cell], job_id: str, report: bool) -> int:
     """The array left the queue: where the study stands (its last task closed the runs and rendered the report)."""
     outcome = study_outcome(study, cells, interrupted=False)
     print_summary(study, cells, {})
     if outcome.trials_complete:
-        if study.report.kind == "render":
+        if study.report.kind == "render" and report:
             print(f"report: {study.report.out}/{study.name} (rendered by the last task of job {job_id})")
         return EXIT_OK
     print(

@@ -60,9 +60,11 @@ def test_user_component_runs_in_every_worker_process(component, tmp_path, launch
     study = write_study(tmp_path, f"imports_{launcher}", variants=VARIANTS, **keys)
     flags = ["--import", component] if launcher == "dask" else []
     env = runner_env(scratch / "cache")  # the synthetic clips are generated once per session
+    tracking = f"sqlite:///{scratch / 'workers-mlflow.db'}"  # one MLflow database (and migration) per session
+    flags += ["--tracking-uri", tracking]
     out = run_cli(study, "--n-jobs", "2", "--launcher", launcher, "--no-report", *flags, env=env, timeout_s=300)
     assert out.returncode == 0, out.stdout + out.stderr
-    runs = [r for r in mlflow_runs(f"sqlite:///{tmp_path / 'mlflow.db'}", f"imports_{launcher}")
+    runs = [r for r in mlflow_runs(tracking, f"imports_{launcher}")
             if r.data.tags.get("avtca.role") == "trial"]  # fmt: skip
     finished = [r for r in runs if r.info.status == "FINISHED"]
     assert sorted(r.data.params["model.cross_attention.kind"] for r in finished) == ["bidirectional", "mine"]
