@@ -61,7 +61,9 @@ def test_warned_task_releases_its_cell_requeues_and_resumes(slurm, tmp_path, scr
     assert sorted(t.state.name for t in trials if t.user_attrs["cell_id"] == cell) == ["COMPLETE", "FAIL"], logs
     assert {c: s.state for c, s in store.status().items() if c in ids} == {c: "COMPLETE" for c in ids}
     runs = [
-        r for r in mlflow_runs(f"sqlite:///{scratch / 'workers-mlflow.db'}", name) if r.data.tags.get("avtca.role") == "trial"
+        r
+        for r in mlflow_runs(f"sqlite:///{scratch / 'workers-mlflow.db'}", name)
+        if r.data.tags.get("avtca.role") == "trial"
     ]
     assert sorted(r.data.tags["cell_id"] for r in runs if r.info.status == "FINISHED") == ids
     assert [r.data.tags["cell_id"] for r in runs if r.info.status == "KILLED"] == [cell]
