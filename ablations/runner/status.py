@@ -17,7 +17,6 @@ from ablations.cells import Cell, enumerate_cells
 from ablations.claims import CellState
 from ablations.database import is_sql_url
 from ablations.masking import mask
-from ablations.progress import duration, running_line
 from ablations.runner.outcome import EXIT_FAILED, EXIT_OK
 from ablations.study import StudyConfig
 
@@ -95,6 +94,8 @@ def status_lines(
     grace_s: float,
 ) -> list[str]:
     """The status report: a head line with counts and ETA, then one line per running, stale or failed cell."""
+    from ablations.progress import duration, running_line  # Optuna loads only for --status, not --explain
+
     done, running, stale, failed, left = [], [], [], [], []
     for c in cells:
         st = claims.get(c.cell_id)
@@ -138,6 +139,8 @@ def where(worker: str) -> str:
 
 def estimate(cells: list[Cell], done: list[Cell], running: list[Cell], trials: dict[str, list[Any]]) -> str:
     """ETA: cells left x the mean time a finished cell's trials took, over the cells running in parallel."""
+    from ablations.progress import duration
+
     left = len(cells) - len(done)
     if left == 0:
         return "complete"
