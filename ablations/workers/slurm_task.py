@@ -42,17 +42,8 @@ class SlurmTask:
     def __call__(self, task: int) -> dict[str, Any]:
         os.chdir(self.cwd)
         signal.signal(getattr(signal, f"SIG{PREEMPT_SIGNAL}"), raise_preempted)
-        from ablations.imports import import_in_worker
-
-        import_in_worker(self.worker.imports, self.worker.folders)
-        study = pickle.loads(self.study)
-        opts = options_of(study)
-        per = workers_per_task(opts.gpus_per_task, study.resources.trials_per_gpu)
-        gpus = visible_gpus() if study.resources.device != "cpu" else []
-        worker = self.worker.on_gpus(gpu_slots(per, gpus, study.resources.trials_per_gpu) if gpus else [],
-                                     offset=task * per)  # fmt: skip
-        worker = _with_threads(worker, study, per).replace(preempt_signal=PREEMPT_SIGNAL)
         try:
+            study, per, worker = self._prepare(task)
             done = task_loop(self.pool, worker, per, study, self.cells)
         except Preempted:
             print(f"task {job_id()}: warned by SLURM ({PREEMPT_SIGNAL}); its cell is released, requeuing", flush=True)
@@ -66,6 +57,20 @@ class SlurmTask:
         if _is_last(study, self.cells):
             pickle.loads(self.finisher)()
         return {"task": task, "job": job_id(), "completed": done}
+
+    def _prepare(self, task: int) -> tuple[Any, int, Any]:
+        """(study, workers in this task, the worker pinned to this task's GPUs), the study's imports done first."""
+        from ablations.imports import import_in_worker
+
+        import_in_worker(self.worker.imports, self.worker.folders)
+        study = pickle.loads(self.study)
+        opts = options_of(study)
+        per = workers_per_task(opts.gpus_per_task, study.resources.trials_per_gpu)
+        # the GPUs SLURM gave this task (CUDA_VISIBLE_DEVICES), never more than it asked for
+        gpus = visible_gpus()[: opts.gpus_per_task] if opts.gpus_per_task and study.resources.device != "cpu" else []
+        slots = gpu_slots(per, gpus, study.resources.trials_per_gpu) if gpus else []
+        worker = _with_threads(self.worker.on_gpus(slots, offset=task * per), study, per)
+        return study, per, worker.replace(preempt_signal=PREEMPT_SIGNAL)
 
 
 def _with_threads(worker: Any, study: Any, per: int) -> Any:
