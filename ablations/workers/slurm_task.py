@@ -50,7 +50,8 @@ class SlurmTask:
             _requeue()
             raise SystemExit(3) from None
         except KeyboardInterrupt:
-            print(f"task {job_id()}: stopped (SIGTERM: scancel or requeue); its cell is released", flush=True)
+            print(f"task {job_id()}: stopped (SIGTERM: scancel or requeue); a cell it was running is marked "
+                  "FAILED, claimable again", flush=True)  # fmt: skip
             raise SystemExit(4) from None
         # every cell this task could help with is done: a warning now only cuts the finish short
         signal.signal(getattr(signal, f"SIG{PREEMPT_SIGNAL}"), signal.SIG_IGN)
