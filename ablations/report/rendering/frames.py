@@ -9,6 +9,7 @@ import pandas as pd
 
 from ablations.report.compare.comparison import ComparisonTable, MetricCell, VariantRow
 from ablations.report.read.columns import COST_COLUMNS
+from ablations.report.statistics.paired import ALPHA
 
 
 def _comparison(t: ComparisonTable, c: MetricCell) -> dict:
@@ -17,10 +18,11 @@ def _comparison(t: ComparisonTable, c: MetricCell) -> dict:
     if k is None:
         return {"delta": nan, "diff_ci_low": nan, "diff_ci_high": nan, "level": nan, "se": nan, "df": nan, "p": nan,
                 "p_adjusted": nan, "p_equivalence": nan, "prob_below": nan, "prob_within": nan, "prob_above": nan,
-                "verdict": "", "note": ""}  # fmt: skip
+                "verdict": "", "significant": False, "note": ""}  # fmt: skip
     return {"delta": k.delta, "diff_ci_low": k.low, "diff_ci_high": k.high, "level": k.level, "se": k.se, "df": k.df,
             "p": k.p, "p_adjusted": k.p_adjusted, "p_equivalence": k.p_equivalence, "prob_below": k.prob_below,
             "prob_within": k.prob_within, "prob_above": k.prob_above, "verdict": c.verdict,
+            "significant": bool(c.tested and k.p_adjusted < ALPHA),
             "note": "" if c.tested and t.settings.test != "wilcoxon" else k.reason}  # fmt: skip
 
 

@@ -10,10 +10,12 @@ import pandas as pd
 from ablations.report.compare.factorial import FactorialTable
 from ablations.report.compare.settings import ADJUST
 from ablations.report.read.columns import METRICS
-from ablations.report.rendering.captions import group_title, margin_text, plural, test_text, unit_text
+from ablations.report.rendering.captions import group_title, margin_text, plural
 from ablations.report.rendering.formats import fmt_delta, fmt_p
 from ablations.report.rendering.registry import ReportInputs, ReportTable, register_table
 from ablations.report.rendering.table import Table
+
+TEST_NAMES = {"corrected": "corrected t (Nadeau-Bengio)", "t": "plain paired t"}
 
 
 def _short(column: str) -> str:
@@ -50,8 +52,9 @@ def factorial_table(f: FactorialTable) -> Table:
         f"A full {sizes} factorial over {names} among the variants, on test {spec.label}: a main effect is "
         "the mean at the level minus the mean at the reference's level, averaged over the other factors; an "
         "interaction of r factors is the product contrast divided by 2^(r−1) (Yates). Each effect is computed "
-        f"per unit ({unit_text(t)}) and read like a comparison: {test_text(t).split(',')[0]}, "
-        f"{ADJUST[t.settings.adjust]} over {plural(len(f.effects), 'effect')}; {margin_text(t)}."
+        f"per unit ({plural(t.units, 'unit')}, seeds averaged first) and read like a comparison: "
+        f"{TEST_NAMES[f.method]}, {ADJUST[t.settings.adjust]} over {plural(len(f.effects), 'effect')}; "
+        f"{margin_text(t)}."
     )
     notes = [f.note] if f.note else []
     untested = sorted({e.comparison.reason for e in f.effects if math.isnan(e.comparison.p)})
