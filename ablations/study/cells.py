@@ -134,7 +134,8 @@ def objective_problems(study: StudyConfig) -> list[str]:
     primary = getattr(study.report, "metric", None)
     if primary is not None and primary.split("/")[-1] not in METRIC_NAMES[task]:
         names = list(METRIC_NAMES[task])
-        return [f"report.metric: '{primary}' is not a {task} metric; one of {', '.join(names)}{suggest(primary, names)}"]
+        hint = suggest(primary, names)
+        return [f"report.metric: '{primary}' is not a {task} metric; one of {', '.join(names)}{hint}"]
     return []
 
 

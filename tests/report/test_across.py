@@ -16,7 +16,9 @@ def _rows(text: str) -> dict[str, list[str]]:
 
 def test_one_ablation_table_across_two_studies(tmp_path, capsys):
     ravdess = write_export(tmp_path / "a", make_runs(folds=tuple(range(6))))
-    cremad = make_runs(folds=tuple(range(5)), seed=3).assign(study="toy_cremad", dataset="cremad", protocol="actor5fold")
+    cremad = make_runs(folds=tuple(range(5)), seed=3).assign(
+        study="toy_cremad", dataset="cremad", protocol="actor5fold"
+    )
     cremad = cremad[cremad.variant != "no_cross_attention"]
     cremad = write_export(tmp_path / "b", cremad)
     out = tmp_path / "ablation"

@@ -65,6 +65,8 @@ def test_the_table_across_studies_compiles(tmp_path):
     b = write_export(tmp_path / "b", make_runs(folds=tuple(range(5)), seed=2).assign(study="t2", dataset="cremad"))
     assert main([str(a), str(b), "--out", str(tmp_path / "x"), "--format", "tex"]) == 0
     body = (tmp_path / "x" / "ablation.tex").read_text()
-    doc = "\\documentclass{article}\\usepackage{booktabs,tabularx,array}\\begin{document}\n" + body + "\\end{document}\n"
+    doc = (
+        "\\documentclass{article}\\usepackage{booktabs,tabularx,array}\\begin{document}\n" + body + "\\end{document}\n"
+    )
     (tmp_path / "x" / "doc.tex").write_text(doc)
     _pdflatex(tmp_path / "x", "doc.tex")
