@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ablations.report.compare.labels import change_label, identical_metrics, is_synthetic
-from ablations.report.compare.settings import DEFAULT_TEST, TESTS, Settings, margin_stored, primary_metric
+from ablations.report.compare.settings import Settings, margin_stored, primary_metric
 from ablations.report.read.columns import COST_COLUMNS, METRICS, REPEAT, TASK_METRICS
 from ablations.report.read.load import ReportInputError, group_task
 from ablations.report.read.order import study_order
@@ -28,8 +28,6 @@ from ablations.report.statistics.units import cell_differences, unit_means
 from ablations.report.statistics.wilcoxon import wilcoxon_family
 from avtca.config.base import suggest
 from avtca.data.protocols import K_FOLDS
-
-__all__ = ["DEFAULT_TEST", "TESTS", "ComparisonTable", "MetricCell", "Settings", "VariantRow", "compare_all"]
 
 
 @dataclass(frozen=True)
