@@ -106,6 +106,7 @@ def to_tex(t: Table) -> str:
     if t.key:
         lines.append(rf"\label{{tab:{tex_label(t.key)}}}")
     head = " & ".join(map(tex, t.header)) + r" \\"
+    head = "{}" + head if head.startswith("[") else head  # `\toprule [` would read as the rule's optional width
     lines += [rf"\begin{{{env}}}{width}{{{_colspec(t.alignment)}}}", r"\toprule", head, r"\midrule"]
     for i, row in enumerate(t.rows):
         if i in t.rules and i:
