@@ -20,7 +20,8 @@ def render_report(study: StudyConfig) -> Path | None:
         print(f"report: ablations.report is not available ({err}); skipped")
         return None
     try:
-        path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
+        path = render(study.name, out=study.report.out, tracking_uri=study.tracking, margin=study.report.margin,
+                      metric=study.report.metric, objective=study.objective.metric)  # fmt: skip
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
         print(
             f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "

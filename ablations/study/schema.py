@@ -8,7 +8,15 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
 from ablations.study.imports import MODULE_PATTERN, import_study_modules
 from ablations.study.resources import SlurmOptions
@@ -171,6 +179,17 @@ class ReportRender(Strict):
 
     kind: Literal["render"] = "render"
     out: str = "reports"
+    margin: NonNegativeFloat | None = Field(
+        None,
+        description="smallest difference that matters, declared before the study, in the primary metric's units "
+        "(2 = 2 percentage points for % metrics; 0 = none: no 'equivalent' verdict); null = the report's default, "
+        "2 points (0.02 for MAE and Corr); docs/statistics.md",
+    )
+    metric: str | None = Field(
+        None,
+        description="primary metric of the main table, verdicts and figures (a test metric name, e.g. uar); "
+        "null = the objective's metric, else the task's main metric",
+    )
 
 
 class ReportOff(Strict):

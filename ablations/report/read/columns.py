@@ -63,6 +63,16 @@ TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task:
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
 OPTIONAL_COLUMNS = ("trial", "run_id", "state")
+# a cross-validation repeat with reshuffled actor groups (int, 0 when absent); `fold` is numbered within the repeat
+REPEAT = "repeat"
+# what a cell cost, per clip or per run (numbers; optional, NaN where not measured), with how a table shows them
+COST_COLUMNS = {
+    "n_params": "parameters",
+    "flops_per_clip": "FLOPs per clip",
+    "latency_ms_per_clip": "inference latency per clip (ms)",
+    "seconds_per_epoch": "training seconds per epoch",
+    "seconds": "training seconds per run",
+}
 SPLITS = ("train", "val", "test", "val_robust", "test_robust")
 _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+)?))$")
 

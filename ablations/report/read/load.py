@@ -9,9 +9,11 @@ import numpy as np
 import pandas as pd
 
 from ablations.report.read.columns import (
+    COST_COLUMNS,
     IDENTITY_COLUMNS,
     METRICS,
     OPTIONAL_COLUMNS,
+    REPEAT,
     SPLITS,
     TASK_METRICS,
     parse_condition,
@@ -48,6 +50,17 @@ def _int_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected an integer, got {df[col].iloc[i]!r}")
     return values.astype(int)
+
+
+def _number_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
+    """A numeric column where an empty cell is NaN (not measured) and anything else must be a number."""
+    values = pd.to_numeric(df[col], errors="coerce")
+    text = df[col].astype(str).str.strip()
+    bad = values.isna() & df[col].notna() & ~text.isin({"", "nan", "NaN"})
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected a number, got {df[col].iloc[i]!r}")
+    return values.astype(float)
 
 
 def check_metric_column(col: str, where: str) -> tuple[str, str | None, str] | None:
@@ -161,6 +174,10 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
         df[col] = df[col].astype(str)
     df["seed"] = _int_column(df, "seed", where)
     df["fold"] = _int_column(df, "fold", where)
+    # one cross-validation unless the export numbers its repeats; an empty cell is the first repeat
+    df[REPEAT] = _int_column(df.assign(**{REPEAT: df[REPEAT].fillna(0)}), REPEAT, where) if REPEAT in df else 0
+    for col in (c for c in COST_COLUMNS if c in df.columns):
+        df[col] = _number_column(df, col, where)
     df["reference"] = _bool_column(df, "reference", where)
     df["subject_independent"] = _bool_column(df, "subject_independent", where)
     state = df["state"].fillna("").astype(str).str.strip().str.upper()
@@ -182,13 +199,7 @@ def _check_values(df: pd.DataFrame, where: str) -> None:
         parsed = check_metric_column(col, where)
         if parsed is None or parsed[0] == "train":
             continue
-        values = pd.to_numeric(df[col], errors="coerce")
-        text = df[col].astype(str).str.strip()
-        bad = values.isna() & df[col].notna() & ~text.isin({"", "nan", "NaN"})
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected a number, got {df[col].iloc[i]!r}")
-        df[col] = values
+        values = df[col] = _number_column(df, col, where)
         if METRICS[parsed[2]].percent and ((values < 0) | (values > 1)).any():
             i = int(np.flatnonzero(((values < 0) | (values > 1)).to_numpy())[0])
             raise ReportInputError(
@@ -206,7 +217,7 @@ def _check_values(df: pd.DataFrame, where: str) -> None:
 
 
 def _check_cells(df: pd.DataFrame, where: str) -> None:
-    keys = ["dataset", "protocol", "variant", "seed", "fold"]
+    keys = ["dataset", "protocol", "variant", REPEAT, "seed", "fold"]
     dup = df.duplicated(keys, keep=False)
     if dup.any():
         row = df[dup].iloc[0]

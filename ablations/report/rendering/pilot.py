@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ablations.report.compare.comparison import compare_all
 from ablations.report.read.load import load_runs
-from ablations.report.rendering.comparison_text import replicates, replication
+from ablations.report.rendering.power import replicates, replication
 
 
 def pilot_estimate(pilot: str | Path, folds: int, seeds: int, variants: int, max_folds: int) -> str:
