@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+_LIST = "/api/studies"
 _DETAIL = re.compile(r"/api/studies/\d+")
 _IMPORTANCE = re.compile(r"/api/studies/\d+/param_importances")
 
@@ -53,13 +54,17 @@ def _with_note(owner: dict[str, Any], body: str) -> None:
         owner["note"] = {"version": int(note.get("version") or 0), "body": body}
 
 
+def _with_read_me(study: dict[str, Any]) -> None:
+    if isinstance(study.get("user_attrs"), list) and READ_ME not in study["user_attrs"]:
+        study["user_attrs"] = [READ_ME, *study["user_attrs"]]
+
+
 def rewrite_detail(data: dict[str, Any], ablation: bool, study_note: str, run_url: Callable[[str], str]) -> None:
     """The study-detail answer, edited in place: notes added; for ablation studies no best trials, and a first
     user attribute (the table the study page shows) that says how to read it."""
     if ablation:
         data["best_trials"] = []
-        if isinstance(data.get("user_attrs"), list):
-            data["user_attrs"] = [READ_ME, *data["user_attrs"]]
+        _with_read_me(data)
     _with_note(data, study_note)
     for trial in data.get("trials") or []:
         _with_note(trial, trial_note(trial, run_url))
@@ -67,7 +72,7 @@ def rewrite_detail(data: dict[str, Any], ablation: bool, study_note: str, run_ur
 
 class AblationDashboard:
     """WSGI middleware around optuna-dashboard's app applying `rewrite_detail` and, for ablation studies, answering
-    no parameter importances."""
+    no parameter importances and adding READ_ME to the study list's user attributes."""
 
     def __init__(self, app: Any, ablation: bool, parent_url: str | None, run_url: Callable[[str], str]):
         self.app, self.ablation, self.run_url = app, ablation, run_url
@@ -80,7 +85,8 @@ class AblationDashboard:
             return self.app(environ, start_response)
         if self.ablation and _IMPORTANCE.fullmatch(path):
             return self._json(start_response, {"param_importances": []})
-        if not _DETAIL.fullmatch(path):
+        listing = self.ablation and path == _LIST  # the study page reads its user attributes from the list
+        if not (listing or _DETAIL.fullmatch(path)):
             return self.app(environ, start_response)
         seen: dict[str, Any] = {}
 
@@ -97,7 +103,11 @@ class AblationDashboard:
             start_response(seen.get("status", "500 Internal Server Error"), seen.get("headers", []))
             return [body]
         data = json.loads(body)
-        rewrite_detail(data, self.ablation, self.note, self.run_url)
+        if listing:
+            for study in data.get("study_summaries") or []:
+                _with_read_me(study)
+        else:
+            rewrite_detail(data, self.ablation, self.note, self.run_url)
         return self._json(start_response, data)
 
     @staticmethod

@@ -296,7 +296,7 @@ class Tracker:
             self.client.log_artifacts(run_id, str(report), artifact_path="report")
             if (report / "README.md").is_file():  # replaces the copy above
                 readme_text = (report / "README.md").read_text(encoding="utf-8")
-                self.client.log_text(run_id, mlflow_readme(readme_text, self.experiment_id, run_id), "report/README.md")
+                self.client.log_text(run_id, mlflow_readme(readme_text), "report/README.md")
         if study_file is not None and Path(study_file).is_file():
             # the study file may name its storage or tracking URI with a password: its copy is masked
             text = mask(Path(study_file).read_text(encoding="utf-8"))

@@ -161,17 +161,22 @@ def headline_metrics(summary: Path) -> dict[str, float]:
 
 
 def artifact_link(experiment_id: str, run_id: str, path: str) -> str:
-    """A link that opens the run's artifact `path` in MLflow's UI from any page of it (host-independent)."""
-    return f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}"
+    """A link to the run's artifact `path` in MLflow's UI, on any host. MLflow's description opens it in a new tab;
+    in its artifact view a link that changes only the `#` part would leave the current file on the screen (the
+    view reads its path when it opens), which is why `mlflow_readme` names files instead of linking them."""
+    return f"#/experiments/{experiment_id}/runs/{run_id}/artifacts/{path}?workflowType=machine_learning"
 
 
-def mlflow_readme(text: str, experiment_id: str, run_id: str, folder: str = "report") -> str:
+def mlflow_readme(text: str) -> str:
     """The report's README for MLflow's artifact view, which resolves relative links against the server's root
-    (404) and shows relative images as text: links open the artifact in the UI, figures become such links."""
+    (404) and shows relative images as literal text: every file it links is named instead (they are all in the
+    file list beside it), figures as `figure: <title> (<file>)`."""
 
-    def link(m: re.Match[str]) -> str:
+    def name(m: re.Match[str]) -> str:
         image, label, target = m.groups()
-        label = f"figure: {label}" if image else label
-        return f"[{label}]({artifact_link(experiment_id, run_id, f'{folder}/{target}')})"
+        if image:
+            return f"figure: {label} (`{target}`)"
+        return f"`{target}`" if label.strip("`") == target else f"{label} (`{target}`)"
 
-    return _LINK.sub(link, text)
+    note = "_In MLflow: the files and figures named here are in the file list on the left._\n\n"
+    return note + _LINK.sub(name, text)

@@ -24,6 +24,7 @@ ASSISTANT_KEYS = {"mlflow.assistant.fab.autoOpenedOnFirstLoad_v1": "true", "mlfl
 RUNS_VIEW_KEY = 'MLflowLocalStorage-1.1-ExperimentPage-["{experiment_id}"]-ReactComponentState'
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailers",
               "transfer-encoding", "upgrade", "host"}  # fmt: skip
+OWN = {"server", "date"}  # the front's answers carry its own
 CHUNK = 64 * 1024
 
 
@@ -81,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         html = html.replace(b"<head>", b"<head>" + self.script, 1)
         self.send_response(resp.status)
         for key, value in resp.getheaders():
-            if key.lower() not in HOP_BY_HOP | {"content-length", "etag", "last-modified"}:
+            if key.lower() not in HOP_BY_HOP | OWN | {"content-length", "etag", "last-modified"}:
                 self.send_header(key, value)
         self.send_header("Cache-Control", "no-store")  # the script may change between servers on one port
         self.send_header("Content-Length", str(len(html)))
@@ -92,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(resp.status, resp.reason)
         length = resp.getheader("Content-Length")
         for key, value in resp.getheaders():
-            if key.lower() not in HOP_BY_HOP | {"content-length"}:
+            if key.lower() not in HOP_BY_HOP | OWN | {"content-length"}:
                 self.send_header(key, value)
         bodiless = self.command == "HEAD" or resp.status in (204, 304)
         chunked = length is None and not bodiless

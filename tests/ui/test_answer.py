@@ -67,12 +67,11 @@ def test_headline_metrics_are_few_and_named_for_people_without_bookkeeping(tmp_p
     }
 
 
-def test_the_readme_for_mlflow_links_files_and_figures_inside_the_ui(tmp_path):
-    readme = "- [table.md](table.md)\n![metrics per variant](fig_metrics.png)\n[docs](https://example.org/x)\n"
-    got = mlflow_readme(readme, "3", "abc")
-    assert "[table.md](#/experiments/3/runs/abc/artifacts/report/table.md)" in got
-    assert "[figure: metrics per variant](#/experiments/3/runs/abc/artifacts/report/fig_metrics.png)" in got
-    assert "![" not in got and "[docs](https://example.org/x)" in got  # absolute links stay
+def test_the_readme_for_mlflow_names_its_files_and_figures_instead_of_linking_them(tmp_path):
+    readme = "- [table.md](table.md)\n- [the runs](runs.csv)\n![metrics per variant](fig_metrics.png)\n[d](https://x.org/y)\n"
+    got = mlflow_readme(readme)
+    assert "- `table.md`\n- the runs (`runs.csv`)\nfigure: metrics per variant (`fig_metrics.png`)\n" in got
+    assert "](table.md)" not in got and "![" not in got and "[d](https://x.org/y)" in got  # absolute links stay
 
 
 def test_runs_sort_parent_first_then_study_order_with_fold_runs_after_their_trial():
@@ -133,6 +132,8 @@ def test_an_ablation_study_has_no_best_trial_and_its_trials_link_their_runs():
 def test_the_dashboard_middleware_rewrites_only_the_study_and_importance_answers():
     def app(environ, start_response):
         start_response("200 OK", [("Content-Type", "application/json")])
+        if environ["PATH_INFO"] == "/api/studies":
+            return [json.dumps({"study_summaries": [{"user_attrs": []}]}).encode()]
         return [json.dumps({"path": environ["PATH_INFO"], **_detail()}).encode()]
 
     def call(path):
@@ -145,3 +146,4 @@ def test_the_dashboard_middleware_rewrites_only_the_study_and_importance_answers
     status, detail = call("/api/studies/0")
     assert status == "200 OK" and detail["best_trials"] == [] and "http://ui/#/parent" in detail["note"]["body"]
     assert call("/api/studies/0/trials")[1]["best_trials"] == [{"number": 1}]  # other answers pass through
+    assert call("/api/studies")[1]["study_summaries"][0]["user_attrs"][0]["key"] == "how to read"
