@@ -14,6 +14,8 @@ from typing import Any
 
 ORDER_TAG = "avtca.order"  # sorts the runs table: the parent first, then the cells in study order
 SHARE_KEY = "study"
+RUN_NAME_COLUMN = "attributes.`Run Name`"  # column ids of MLflow's runs table (3.17)
+_COLUMNS = (RUN_NAME_COLUMN, "runDateAndNestInfo", "duration", "attributes.`Source`")
 SHARE_TAG = f"mlflow.sharedViewState.{SHARE_KEY}"
 _TRIAL_NUMBER = "optuna.trial_number"
 
@@ -85,8 +87,9 @@ def runs_view(metric: str | None) -> dict[str, Any]:
         "datasetsFilter": [],
         "modelVersionFilter": "All Runs",
         "selectedColumns": [_column("metrics", test), _column("metrics", best), _column("attributes", "Source")],
-        "columnOrder": [],
-        "columnWidths": {},
+        # the main metric's test value first; run names such as "no_spatial_attention s0 f5" shown whole
+        "columnOrder": [*_COLUMNS, _column("metrics", test), _column("metrics", best)],
+        "columnWidths": {RUN_NAME_COLUMN: 270, _column("metrics", test): 130, _column("metrics", best): 150},
         "runsExpanded": {},
         "runsPinned": [],
         "runsHidden": [],

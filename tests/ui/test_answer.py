@@ -92,6 +92,7 @@ def test_the_view_sorts_by_the_order_tag_and_shows_the_main_metric():
     view = runs_view("val/uar")
     assert view["orderByKey"] == f"tags.`{ORDER_TAG}`" and view["orderByAsc"] is True
     assert "metrics.`test/uar`" in view["selectedColumns"] and "metrics.`best/val/uar`" in view["selectedColumns"]
+    assert view["columnOrder"][-2:] == ["metrics.`test/uar`", "metrics.`best/val/uar`"]  # the test value first
     assert [c["metricKey"] for c in view["compareRunCharts"]][:2] == ["val/uar", "train/loss"]
     ((key, value),) = view_tag("val/uar").items()
     assert key == "mlflow.sharedViewState.study" and json.loads(value) == view and len(value) < 20000
