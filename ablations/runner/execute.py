@@ -113,7 +113,7 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
     """Prepare the Optuna storage and the MLflow experiment; returns the tracker and the parent run's id."""
     prepare_optuna(study, cells, str(study_file))
     tracker = Tracker(study.tracking, study.name)
-    tracker.describe_experiment(study.description, {"study_file": str(study_file)})
+    tracker.describe_experiment(study.description, {"study_file": str(study_file)}, study.objective.metric)
     tags = {
         **study_tags(study, cells),
         **source_tags(study_file),

@@ -1,5 +1,6 @@
 """answer.md: the study's answer in a few lines, for the MLflow parent run's description (shown there verbatim):
-per dataset and protocol, the compact main table and one line per verdict."""
+per dataset and protocol, the verdicts first (MLflow shows about 150 pixels of a description before "Show more"),
+then how they were reached and the compact main table."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from ablations.report.rendering.tables.main import DIGITS, reachable_line, value
 def answer_section(t: ComparisonTable) -> str:
     """One dataset and protocol: what was compared, how, the compact table and the verdict lines."""
     spec = METRICS[t.primary]
-    data = "**synthetic data**, " if t.synthetic else ""
-    head = f"### {group_title(t)}: {spec.label}" + (f" against `{t.reference}`" if t.reference else "")
-    how = f"{data}{design_text(t)} ({plural(t.units, 'unit')})"
+    against = f" against `{t.reference}`" if t.reference else ""
+    head = f"**Verdicts on {spec.label}{against}** ({group_title(t)}{', synthetic data' if t.synthetic else ''}):"
+    how = f"{design_text(t)} ({plural(t.units, 'unit')})"
     if t.reference is not None:
         how += f"; {test_text(t)}" + (f"; margin {margin_value(t)}" if t.settings.test != "wilcoxon" else "")
     unit = " (points)" if spec.percent else ""
@@ -28,12 +29,13 @@ def answer_section(t: ComparisonTable) -> str:
             row += ["reference", ""] if r.is_reference else [delta_text(c, t.primary, DIGITS), c.verdict or "—"]
         rows.append(tuple(row))
     table = md_table(Table("", header, tuple(rows), "lr" + ("rl" if t.reference else "")))
-    lines = [f"- {x}" for x in (*verdict_lines(t), reachable_line(t)) if x]
-    return "\n".join([head, "", how, "", table, *lines]) + "\n"
+    verdicts = [f"- {x}" for x in verdict_lines(t)]
+    reachable = reachable_line(t)
+    return "\n".join([head, "", *verdicts, "", how, "", table, *(["", reachable] if reachable else [])]) + "\n"
 
 
 def answer_md(study: str, tables: list[ComparisonTable]) -> str:
     """The whole answer (well under MLflow's 5,000 characters for a study of one dataset)."""
-    parts = [f"## Answer of study `{study}`\n"] + [answer_section(t) for t in tables]
+    parts = [answer_section(t) for t in tables]
     parts.append("Tables, figures and the statistics behind them: the report's README.md (table.md, summary.csv).\n")
     return "\n".join(parts)
