@@ -25,6 +25,7 @@ from ablations.runner import (
     validated_cells,
 )
 from ablations.runner.finish import INTERRUPTED
+from ablations.runner.status import study_status
 from ablations.study.explain import explain, schema_json
 from ablations.study.schema import load_study
 from ablations.workers.launchers import LAUNCHERS
@@ -54,10 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
                    "study's exported runs.csv (e.g. reports/quickstart)")  # fmt: skip
     p.add_argument("--margin", type=float, metavar="X", help="with --pilot: which design reaches this margin (the "
-                   "main metric's stored units, 0.05 = 5 points; default the study's report.margin)")  # fmt: skip
+                   "main metric's units, 5 = 5 percentage points; default the study's report.margin, else the "
+                   "report's default)")  # fmt: skip
     names = ", ".join(f"{x.name} ({x.help})" for x in LAUNCHERS.values())
     p.add_argument("--launcher", default="local", help=f"how the workers start: {names}")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
+    p.add_argument("--import", dest="imports", action="append", default=[], metavar="MODULE",
+                   help="import a module first, in every worker too (repeatable; adds to `imports`)")  # fmt: skip
     for flag, text in SWITCHES:
         p.add_argument(flag, action="store_true", help=text)
     return p
@@ -68,6 +72,9 @@ SWITCHES = (
     ("--no-report", "do not render the report at the end"),
     ("--resync-tracking", "create the MLflow runs of completed trials whose logging failed or run is gone, then exit"),
     ("--repair-storage", "repair a damaged storage (cut-off journal record, lost trials): affected cells run again"),
+    ("--status", "print where the study stands (done / running where / failed / left, ETA) and exit"),
+    ("--detach", "slurm: return once the array is submitted, printing its job id"),
+    ("--cancel-on-interrupt", "slurm: Ctrl-C while following cancels the array (default: it keeps running)"),
     ("--explain", "list every study-file key and exit"),
     ("--schema", "print the study file's JSON schema and exit"),
 )
@@ -98,24 +105,36 @@ def main(argv: list[str] | None = None) -> int:
         print("error: give a study file (e.g. studies/quickstart.yaml), or --explain / --schema", file=sys.stderr)
         return EXIT_INVALID
     try:
-        study = load_study(args.study, args.sets, **study_overrides(args))
+        study = load_study(args.study, args.sets, args.imports, **study_overrides(args))
+        if args.status:
+            return study_status(study, args.study)
         launcher = LAUNCHERS[args.launcher]  # after the study's imports: a user's module may register one
+        problems = launcher.problems(study, not args.dry_run)
+        if problems:
+            raise ConfigError(problems, args.study)
         cells = validated_cells(study, args.study, repair=args.repair_storage and not args.dry_run)
         states = plan(study, cells)
     except (ConfigError, RegistryError) as err:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
-    if args.margin is not None and (not args.pilot or not args.margin > 0):
-        print("error: --margin goes with --dry-run --pilot and must be > 0 (e.g. 0.05 for 5 points)", file=sys.stderr)
+    if args.margin is not None and (not args.pilot or not args.margin >= 0):
+        print("error: --margin goes with --dry-run --pilot, in the main metric's units (5 = 5 percentage points; "
+              "0 = none)", file=sys.stderr)  # fmt: skip
         return EXIT_INVALID
     if args.dry_run:
-        return dry_run(study, cells, states, args.pilot, args.margin)
+        code = dry_run(study, cells, states, args.pilot, args.margin)
+        if launcher.dry_run is not None:
+            print(launcher.dry_run(study))  # e.g. the batch script --launcher slurm would submit
+        return code
     if args.pilot:
         print("error: --pilot only goes with --dry-run (it estimates power, it does not run anything)", file=sys.stderr)
         return EXIT_INVALID
     if args.resync_tracking:
         return resync_study(study, cells)
-    return run_study(study, cells, states, RunOptions(args.study, launcher.name, args.scheduler, not args.no_report))
+    options = RunOptions(
+        args.study, launcher.name, args.scheduler, not args.no_report, args.detach, args.cancel_on_interrupt
+    )
+    return run_study(study, cells, states, options)
 
 
 def study_overrides(args: argparse.Namespace) -> dict[str, object]:

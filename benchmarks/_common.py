@@ -34,9 +34,11 @@ def cpu_model() -> str:
 
 def cpu_isa() -> str:
     """The vector ISA torch dispatches to and whether bf16 runs in hardware: bf16 autocast speed hinges on it."""
-    from avtca.training.runtime import cpu_has_native_bf16
-
     capability = torch.backends.cpu.get_cpu_capability()
+    try:
+        from avtca.training.runtime import cpu_has_native_bf16  # the training stack (its data readers too)
+    except ImportError:  # a GPU box running only the model benchmarks may lack the media readers (PyAV)
+        return capability
     return f"{capability}, bf16 {'in hardware' if cpu_has_native_bf16() else 'emulated'}"
 
 

@@ -20,7 +20,8 @@ def render_report(study: StudyConfig) -> Path | None:
         print(f"report: ablations.report is not available ({err}); skipped")
         return None
     try:
-        path = render(study.name, out=study.report.out, tracking_uri=study.tracking)
+        path = render(study.name, out=study.report.out, tracking_uri=study.tracking, margin=study.report.margin,
+                      metric=study.report.metric, objective=study.objective.metric)  # fmt: skip
     except Exception as err:  # noqa: BLE001 - the trials are safe; only the rendering failed
         print(
             f"warning: report rendering failed: {type(err).__name__}: {mask(err)}; retry with "
@@ -33,11 +34,16 @@ def render_report(study: StudyConfig) -> Path | None:
 
 
 def publish_answer(study: StudyConfig, tracker: Tracker, parent: str, study_file: str | None) -> None:
-    """Render the report and log it, its summary metrics and the study file to the parent run."""
+    """Render the report and log it to the parent run: its main table as the run's description, a few headline
+    metrics, the report's files and the study file."""
     folder = render_report(study)
     try:
-        n = tracker.log_answer(parent, folder, study_file)  # the parent run holds the study's answer
+        # the parent run holds the study's answer
+        n = tracker.log_answer(parent, folder, study_file, study.description or "")
         if folder is not None:
-            print(f"MLflow parent run '{study.name}': {n} summary metrics, the report and the study file")
+            print(
+                f"MLflow parent run '{study.name} (study)': the answer as its description, {n} headline metrics, "
+                "the report and the study file"
+            )
     except Exception as err:  # noqa: BLE001 - the report is on disk; only its copy in MLflow is missing
         print(f"warning: could not log the report to MLflow: {mask(err)}", file=sys.stderr)

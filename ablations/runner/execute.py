@@ -32,6 +32,8 @@ class RunOptions:
     launcher: str = "local"  # a name in ablations.workers.base.LAUNCHERS
     scheduler: str | None = None  # the dask scheduler's address (default a LocalCluster)
     report: bool = True
+    detach: bool = False  # slurm: return once the array is submitted
+    cancel_on_interrupt: bool = False  # slurm: Ctrl-C while following cancels the array (default: leaves it)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ def run_study(study: StudyConfig, cells: list[Cell], states: dict[str, str], opt
                 journal.unlink(missing_ok=True)  # exit 2 leaves nothing behind: the journal held no trial yet
             print(f"error: cannot prepare the study: {mask(err)}", file=sys.stderr)
             return EXIT_INVALID
+    from ablations.workers.launchers import LAUNCHERS
+
+    if LAUNCHERS[options.launcher].submits:  # the batch job's last task finishes the study, not this command
+        from ablations.runner.slurm import run_on_slurm
+
+        return run_on_slurm(study, cells, states, tracker, parent, options, source_tags(options.study_file))
     launched = launch(study, cells, states, parent, options)
     with shielded():  # a second Ctrl-C must not leave the cleanup half done
         code = finish(
@@ -105,7 +113,7 @@ def open_study(study: StudyConfig, cells: list[Cell], study_file: str | None) ->
     """Prepare the Optuna storage and the MLflow experiment; returns the tracker and the parent run's id."""
     prepare_optuna(study, cells, str(study_file))
     tracker = Tracker(study.tracking, study.name)
-    tracker.describe_experiment(study.description, {"study_file": str(study_file)})
+    tracker.describe_experiment(study.description, {"study_file": str(study_file)}, study.objective.metric)
     tags = {
         **study_tags(study, cells),
         **source_tags(study_file),
@@ -132,10 +140,10 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
         f"study {study.name}: {len(todo)} of {len(cells)} cells to run on {n_workers} worker(s) "
         f"[{options.launcher}]; storage {mask(study.storage_url)}"
     )
-    run = LAUNCHERS[options.launcher].run
+    launcher = LAUNCHERS[options.launcher]
     try:
         with StudyProgress(study, cells, n_workers):
-            return Launched(run(worker_fn(spec), n_workers, scheduler=options.scheduler))
+            return Launched(launcher.run(worker_fn(spec), n_workers, study=study, scheduler=options.scheduler))
     except KeyboardInterrupt:
         return Launched([], interrupted=True)
     except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why

@@ -85,7 +85,8 @@ def dry_run(
     study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot: str | None = None, margin: float | None = None
 ) -> int:
     """--dry-run: the plan (complete cells whose MLflow run is gone shown so) and, with `pilot`, the design's power
-    and which design reaches the margin (`margin`, else the study's report.margin). Writes nothing."""
+    and which design reaches the margin (`margin`, else the study's report.margin, else the report's default; in
+    the primary metric's units). Writes nothing."""
     from ablations.storage.integrity import with_tracking_states
 
     print_plan(study, cells, with_tracking_states(study, cells, states))
@@ -95,6 +96,7 @@ def dry_run(
 def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig, margin: float | None = None) -> int:
     """--dry-run --pilot: the power of this study's design and the designs that reach a margin, estimated from a
     pilot's export (docs/statistics.md)."""
+    from ablations.report.compare.settings import Settings
     from ablations.report.read.load import ReportInputError
     from ablations.report.rendering.pilot import margin_plan, pilot_estimate
 
@@ -102,12 +104,14 @@ def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig, margin: float
     folds, seeds, repeats = len({c.fold for c in cells}), len({c.seed for c in cells}), study.dataset.repeats
     data = validate(DataConfig, data_section(study))
     protocol = DATASETS.get(data.name).protocol(data.protocol_name)
-    margin = margin if margin is not None else getattr(study.report, "margin", None)
+    report = study.report
+    margin = margin if margin is not None else getattr(report, "margin", None)
+    settings = Settings(margin=margin, metric=getattr(report, "metric", None), objective=study.objective.metric)
     seeding = resolve(study, cells[0].overrides).train.seeding if cells else "per_fold"
     try:
         print(pilot_estimate(pilot, folds, seeds, variants - 1, n_folds_of(data.protocol_name)))
-        print(margin_plan(pilot, margin, (folds, seeds, repeats), variants, n_folds_of(data.protocol_name),
-                          protocol.can_reshuffle, seeding))  # fmt: skip
+        print(margin_plan(pilot, settings.checked(), (folds, seeds, repeats), variants,
+                          n_folds_of(data.protocol_name), protocol.can_reshuffle, seeding))  # fmt: skip
     except ReportInputError as err:
         print(f"error: --pilot: {err}", file=sys.stderr)
         return EXIT_INVALID

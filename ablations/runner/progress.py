@@ -66,6 +66,29 @@ def running_line(study: StudyConfig, cell: Cell | None, attrs: dict[str, Any], s
     return f"{name}: epoch {last}{f'/{total}' if total else ''}, {study.objective.metric} {steps[last]:.3f}"
 
 
+class Eta:
+    """The remaining time from the cells finished per second since the data was ready: parallel workers are
+    accounted for, and a first use's data preparation (one long first cell) is not taken for a cell's time."""
+
+    def __init__(self, n_cells: int):
+        self.n_cells = n_cells
+        self._complete0: int | None = None
+        self._clock = 0.0
+
+    def __call__(self, complete: int, preparing: bool = False, now: float | None = None) -> str:
+        """`ETA 4m10s`, `done`, or why there is no estimate yet."""
+        now = time.time() if now is None else now
+        if complete >= self.n_cells:
+            return "done"
+        if preparing or self._complete0 is None:  # the clock starts once no data cache is being written
+            self._complete0, self._clock = complete, now
+            return "ETA once the data is ready" if preparing else "ETA after the first cell"
+        done_here = complete - self._complete0
+        if done_here <= 0:
+            return "ETA after the first cell"
+        return f"ETA {duration((self.n_cells - complete) * (now - self._clock) / done_here)}"
+
+
 class StudyProgress:
     """Polls the stores from a background thread and shows the study's progress on `out` (default stderr)."""
 
@@ -91,7 +114,7 @@ class StudyProgress:
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._bars: list[Any] = []
         self._start = time.time()
-        self._complete0: int | None = None
+        self._eta = Eta(len(cells))
         self._last_plain = 0.0
         self._last_text = ""
 
@@ -121,24 +144,12 @@ class StudyProgress:
         except Exception:  # noqa: BLE001 - a failed poll (no study yet, a half-written journal) delays a line
             return {}
 
-    def eta(self, complete: int) -> str:
-        """Remaining time from this run's finished cells per second (so parallel workers are accounted for)."""
-        if self._complete0 is None:
-            self._complete0 = complete
-        done_here = complete - self._complete0
-        left = len(self.cells) - complete
-        if left <= 0:
-            return "done"
-        if done_here <= 0:
-            return "ETA after the first cell"
-        return f"ETA {duration(left * (time.time() - self._start) / done_here)}"
-
     def lines(self, snap: Snapshot) -> list[str]:
         """The header line, then one line per running cell (and per data cache being prepared)."""
         head = (
             f"{self.study.name}: {snap.complete}/{len(self.cells)} cells done, {len(snap.running)} running"
             f"{f', {snap.failed} failed' if snap.failed else ''}, {duration(time.time() - self._start)} "
-            f"elapsed, {self.eta(snap.complete)}"
+            f"elapsed, {self._eta(snap.complete, bool(snap.preparing))}"
         )
         body = [f"  preparing the data cache {p} (first use; cells start once it is written)" for p in snap.preparing]
         body += [f"  {line}" for line in snap.running]

@@ -123,7 +123,8 @@ def enumerate_cells(study: StudyConfig, source: str | None = None) -> list[Cell]
 
 
 def objective_problems(study: StudyConfig) -> list[str]:
-    """The objective metric must be one the dataset's task produces, optimised in its natural direction."""
+    """The objective metric must be one the dataset's task produces, optimised in its natural direction; so must the
+    report's primary metric."""
     task = dataset_info(validate(DataConfig, data_section(study))).task
     allowed = [f"val/{m}" for m in (*METRIC_NAMES[task], "loss")]
     metric, direction = study.objective.metric, study.objective.direction
@@ -135,6 +136,11 @@ def objective_problems(study: StudyConfig) -> list[str]:
     natural = "maximize" if higher_is_better(metric.split("/", 1)[1]) else "minimize"
     if direction != natural:
         return [f"objective.direction: '{direction}' for {metric}; it should be '{natural}'"]
+    primary = getattr(study.report, "metric", None)
+    if primary is not None and primary.split("/")[-1] not in METRIC_NAMES[task]:
+        names = list(METRIC_NAMES[task])
+        hint = suggest(primary, names)
+        return [f"report.metric: '{primary}' is not a {task} metric; one of {', '.join(names)}{hint}"]
     return []
 
 

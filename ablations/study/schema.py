@@ -8,8 +8,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, NonNegativeInt, PositiveFloat, PositiveInt, field_validator, model_validator
+from pydantic import (
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+    model_validator,
+)
 
+from ablations.study.imports import MODULE_PATTERN, import_study_modules
+from ablations.study.resources import SlurmOptions
 from avtca.config.base import ConfigError, Strict, apply_overrides, load_yaml, parse_value, suggest, validate
 from avtca.data.registry import DATASETS
 
@@ -161,6 +171,12 @@ class Resources(Strict):
         None, description="torch CPU threads per worker; None = train.threads, else cores/n_jobs"
     )
     grace_s: PositiveFloat = Field(120.0, description="a RUNNING claim with no heartbeat for this long is stale")
+    trials_per_gpu: PositiveInt | None = Field(
+        None,
+        description="K workers share each GPU (CUDA_VISIBLE_DEVICES set per worker; local, dask, slurm); "
+        "None = GPUs round-robin, no limit",
+    )
+    slurm: SlurmOptions | None = Field(None, description="the SLURM job array of `--launcher slurm`")
 
 
 class ReportRender(Strict):
@@ -168,10 +184,16 @@ class ReportRender(Strict):
 
     kind: Literal["render"] = "render"
     out: str = "reports"
-    margin: PositiveFloat | None = Field(
+    margin: NonNegativeFloat | None = Field(
         None,
-        description="the smallest difference that matters, in the main metric's stored units (0.05 = 5 points), "
-        "declared before the results; --dry-run --pilot says which design reaches it",
+        description="smallest difference that matters, declared before the study, in the primary metric's units "
+        "(2 = 2 percentage points for % metrics; 0 = none: no 'equivalent' verdict); null = the report's default, "
+        "2 points (0.02 for MAE and Corr); docs/statistics.md; --dry-run --pilot says which design reaches it",
+    )
+    metric: str | None = Field(
+        None,
+        description="primary metric of the main table, verdicts and figures (a test metric name, e.g. uar); "
+        "null = the objective's metric, else the task's main metric",
     )
 
 
@@ -191,6 +213,11 @@ class StudyConfig(Strict):
         pattern=NAME_PATTERN, max_length=MAX_NAME, description="study name: Optuna study, MLflow experiment, report dir"
     )
     description: str = ""
+    imports: list[Annotated[str, Field(pattern=MODULE_PATTERN)]] = Field(
+        default_factory=list,
+        description="modules imported first, in every worker too (they register components, datasets...); "
+        "found on sys.path or beside the study file",
+    )
     dataset: DatasetSpec
     preset: str = Field("avtca", description="model preset every variant starts from")
     overrides: dict[str, Any] = Field(default_factory=dict, description="dotted overrides applied to every cell")
@@ -337,8 +364,9 @@ def variant_labels(study: StudyConfig) -> list[str]:
     return [label for label, _, _ in variant_grid(study)]
 
 
-def load_study(path: str | Path, sets: Iterable[str] = (), **cli: Any) -> StudyConfig:
-    """Load and validate a study file; `sets` are `key=value` dotted overrides, `cli` non-None top-level values."""
+def load_study(path: str | Path, sets: Iterable[str] = (), imports: Iterable[str] = (), **cli: Any) -> StudyConfig:
+    """Load and validate a study file; `sets` are `key=value` dotted overrides, `imports` extra modules
+    (`--import`), `cli` non-None top-level values. The `imports` modules are imported before validation."""
     raw = load_yaml(path)
     for item in sets:
         if "=" not in item:
@@ -347,6 +375,7 @@ def load_study(path: str | Path, sets: Iterable[str] = (), **cli: Any) -> StudyC
         raw = _set_key(raw, key.strip(), parse_value(text))
     flat = {k: v for k, v in cli.items() if v is not None}
     raw = apply_overrides(raw, flat)
+    raw = import_study_modules(raw, list(imports), Path(path).parent, str(path))
     study = validate(StudyConfig, raw, str(path))
     problems = semantic_problems(study)
     if problems:

@@ -20,13 +20,15 @@ import numpy as np
 import torch
 
 from ablations.masking import mask
-from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, summary_metrics, ui_command
+from ablations.tracking.answer import answer_text, artifact_link, description, headline_metrics, mlflow_readme
+from ablations.tracking.browse import DEFAULT_UI, parent_name, runs_url, ui_command
 from ablations.tracking.record import (
     CELL_ID,
     DESCRIPTION,
     KILLED,
     LOST_TRIAL,
     OPTUNA_STATE,
+    ORDER_TAG,
     PARENT_RUN,
     ROLE,
     RUN_NAME,
@@ -35,6 +37,7 @@ from ablations.tracking.record import (
 
 # TrackingError, check_tracking and health_request are this package's API; they live in uri.py
 from ablations.tracking.uri import TrackingError, check_tracking, credentials_to_env, health_request  # noqa: F401
+from ablations.tracking.view import SHARE_TAG, order_key, view_tag
 
 # MLflow 3.x opens an experiment without a kind on the GenAI overview (traces); this kind opens the runs table
 EXPERIMENT_KIND = {"mlflow.experimentKind": "custom_model_development"}
@@ -42,6 +45,7 @@ CURVE_PREFIXES = ("train/", "val/")  # logged once per epoch at step=epoch
 BEST_PREFIX = "best/"  # the best epoch's values of the curves, logged once as final metrics under their own names
 _MAX_PARAMS, _MAX_METRICS, _MAX_TAGS = 100, 1000, 100  # MLflow's per-request log_batch limits
 _MAX_VALUE = 6000  # MLflow's param value length limit
+_MAX_TAG = 8000  # MLflow's run tag value length limit
 
 
 def _client(uri: str | None):
@@ -116,9 +120,12 @@ class Tracker:
                 raise TrackingError(f"MLflow at {mask(self.uri)}: {err}") from err
         return self._experiment_id
 
-    def describe_experiment(self, description: str = "", tags: Mapping[str, str] = {}) -> None:
-        """Experiment tags: its kind (so the UI opens on the runs table) and the study's description."""
-        all_tags = {**EXPERIMENT_KIND, **tags}
+    def describe_experiment(
+        self, description: str = "", tags: Mapping[str, str] = {}, metric: str | None = None
+    ) -> None:
+        """Experiment tags: its kind (so the UI opens on the runs table), the study's description and the runs
+        table's view (study order, the main metric `metric` as a column; view.py)."""
+        all_tags = {**EXPERIMENT_KIND, **view_tag(metric), **tags}
         if description:
             all_tags[DESCRIPTION] = description
         for key, value in all_tags.items():
@@ -138,6 +145,7 @@ class Tracker:
             self._log(run_id, tags={RUN_NAME: parent_name(self.study_name), **tags})
             return run_id
         all_tags = {ROLE: STUDY_ROLE, RUN_NAME: parent_name(self.study_name), **provenance(), **tags}
+        all_tags[ORDER_TAG] = order_key(all_tags)
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -145,6 +153,7 @@ class Tracker:
     def start_run(self, parent_id: str, name: str, tags: Mapping[str, Any], params: Mapping[str, Any]) -> str:
         """A nested child run (parent set by tag, so it works from any process); params logged in batches."""
         all_tags = {PARENT_RUN: parent_id, RUN_NAME: name, **provenance(), **tags}
+        all_tags[ORDER_TAG] = order_key(all_tags)
         run = self.client.create_run(self.experiment_id, tags={k: str(v) for k, v in all_tags.items()})
         self._log(run.info.run_id, params=params)
         return run.info.run_id
@@ -162,7 +171,7 @@ class Tracker:
         now = int(time.time() * 1000)
         ms = [Metric(k, float(v), now, step) for k, v in metrics.items() if _is_number(v)]
         ps = [Param(k, str(v)[:_MAX_VALUE]) for k, v in params.items()]
-        ts = [RunTag(k, str(v)[:_MAX_VALUE]) for k, v in tags.items()]
+        ts = [RunTag(k, str(v)[:_MAX_TAG]) for k, v in tags.items()]
         for chunk in _chunks(ps, _MAX_PARAMS):
             self.client.log_batch(run_id, params=chunk)
         for chunk in _chunks(ts, _MAX_TAGS):
@@ -262,29 +271,41 @@ class Tracker:
         return changed
 
     def runs_url(self, base: str | None = None) -> str:
-        """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server)."""
+        """The URL of the study's runs table in the MLflow UI served at `base` (default: the tracking server), with
+        the study's view when the experiment holds one."""
         base = base or (mask(self.uri) if self.uri.startswith(("http://", "https://")) else DEFAULT_UI)
-        return runs_url(base, self.experiment_id)
+        shared = SHARE_TAG in self.client.get_experiment(self.experiment_id).tags
+        return runs_url(base, self.experiment_id, shared=shared)
 
     def ui_hint(self, study_file: str | None = None) -> str:
-        """How to open the study in the MLflow UI: commands that work as printed, and the runs table's URL."""
+        """How to open the study in the MLflow UI: commands that work as printed (`ablations.ui` first: it keeps
+        every page in MLflow's "Model training" view), and the runs table's URL for MLflow's own server."""
         if self.uri.startswith(("http://", "https://")):
             return f"MLflow UI: {self.runs_url()}"
-        lines = [f"MLflow UI: {ui_command(self.uri)}", f"  then open {self.runs_url()}"]
+        lines = [f"MLflow UI: {ui_command(self.uri)}"]
         if study_file:
-            lines.append(f"  (or: {shlex.quote(sys.executable)} -m ablations.ui {shlex.quote(str(study_file))})")
+            py = shlex.quote(sys.executable)
+            lines = [f"MLflow UI: {py} -m ablations.ui {shlex.quote(str(study_file))}", f"  or: {ui_command(self.uri)}"]
+        lines.append(f"  then open {self.runs_url()}")
         return "\n".join(lines)
 
-    def log_answer(self, run_id: str, report_dir: Path | None, study_file: str | Path | None) -> int:
-        """The study's answer on its parent run: per-variant summary metrics from the rendered report's
-        summary.csv (whatever statistics columns it has), the report's files and the study file; returns the
-        number of metrics logged."""
+    def log_answer(
+        self, run_id: str, report_dir: Path | None, study_file: str | Path | None, study_description: str = ""
+    ) -> int:
+        """The study's answer on its parent run (answer.py): the main table and verdicts as its description, a
+        handful of metrics named for people, the report's files (its README with links that work in MLflow's
+        artifact view) and the study file; returns the number of metrics logged."""
         metrics: dict[str, float] = {}
-        if report_dir is not None and (Path(report_dir) / "summary.csv").is_file():
-            metrics = summary_metrics(Path(report_dir) / "summary.csv")
-            self._log(run_id, metrics=metrics)
         if report_dir is not None and Path(report_dir).is_dir():
-            self.client.log_artifacts(run_id, str(report_dir), artifact_path="report")
+            report = Path(report_dir)
+            metrics = headline_metrics(report / "summary.csv")
+            readme = artifact_link(self.experiment_id, run_id, "report/README.md")
+            text = description(study_description, answer_text(report), readme)
+            self._log(run_id, metrics=metrics, tags={DESCRIPTION: text})
+            self.client.log_artifacts(run_id, str(report), artifact_path="report")
+            if (report / "README.md").is_file():  # replaces the copy above
+                readme_text = (report / "README.md").read_text(encoding="utf-8")
+                self.client.log_text(run_id, mlflow_readme(readme_text), "report/README.md")
         if study_file is not None and Path(study_file).is_file():
             # the study file may name its storage or tracking URI with a password: its copy is masked
             text = mask(Path(study_file).read_text(encoding="utf-8"))

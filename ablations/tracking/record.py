@@ -39,6 +39,7 @@ DEVICE, PRECISION, ERROR = "device", "precision", "error"
 KILLED = "avtca.killed"  # why a run was ended KILLED (dead worker, tracking outage)
 RESYNCED = "avtca.resynced"  # a run rebuilt from the Optuna storage by --resync-tracking
 LOST_TRIAL = "avtca.lost_trial"  # a run whose Optuna trial a damaged storage lost (--repair-storage)
+ORDER_TAG = "avtca.order"  # sorts the UI's runs table: the parent first, then the cells in study order (view.py)
 # MLflow's own tags
 RUN_NAME, PARENT_RUN, DESCRIPTION = "mlflow.runName", "mlflow.parentRunId", "mlflow.note.content"
 # user attrs of an Optuna trial

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-import functools
+import dataclasses
 import os
+import pickle
 import signal
 import threading
 import time
@@ -21,6 +22,7 @@ from ablations.masking import mask
 from ablations.storage.claims import ClaimStore, open_claim_store, worker_name
 from ablations.storage.optuna import best_trial, open_storage
 from ablations.study.cells import Cell
+from ablations.study.imports import import_in_worker, module_roots
 from ablations.study.schema import StudyConfig
 from ablations.tracking import Tracker
 from ablations.tracking.record import MLFLOW_RUN_ID, TRACKING_ERROR
@@ -190,10 +192,10 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
                     break
                 claims.complete(cell.cell_id, worker, number)
                 summary.completed.append(cell.cell_id)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as stop:
                 # wherever Ctrl-C lands, the claim must not stay RUNNING (complete() already written wins)
                 with _signals_ignored():  # a second signal must not cut the marking short
-                    fail_claim(claims, cell.cell_id, worker, "interrupted (Ctrl-C or SIGTERM)")
+                    fail_claim(claims, cell.cell_id, worker, str(stop) or "interrupted (Ctrl-C or SIGTERM)")
                 raise
             except Exception as err:  # noqa: BLE001 - one bad cell must not stop the study
                 reason = mask(f"{type(err).__name__}: {err}")
@@ -254,6 +256,54 @@ def _epoch_bar(study: StudyConfig) -> EpochBar:
     return EpochBar(0, study.objective.metric, position=1, dynamic_ncols=True, disable=False)
 
 
-def worker_fn(spec: WorkerSpec) -> Callable[[int], WorkerSummary]:
+class Preempted(KeyboardInterrupt):
+    """The scheduler warned the worker (SLURM: time limit or pre-emption): it marks its cell like a Ctrl-C."""
+
+
+def raise_preempted(signum: int, frame: Any) -> None:
+    """Signal handler: the signal becomes Preempted in the main thread."""
+    raise Preempted(f"pre-empted or at its time limit (signal {signal.Signals(signum).name}); released to requeue")
+
+
+@dataclass(frozen=True)
+class Worker:
+    """A picklable `index -> WorkerSummary` callable for any launcher (loky, Dask, SLURM pickle it).
+
+    In its process it first pins its GPU, then imports the study's user modules (`imports:`), and only then
+    unpickles the spec: what the modules register (components, datasets) exists before any config is read.
+    """
+
+    payload: bytes  # the pickled WorkerSpec
+    imports: tuple[str, ...] = ()
+    folders: tuple[str, ...] = ()  # where the imported modules were found (put on the worker's sys.path)
+    gpus: tuple[str | None, ...] = ()  # CUDA_VISIBLE_DEVICES of worker i: gpus[i]; () = leave it alone
+    offset: int = 0  # index of this launcher's first worker among all workers (SLURM: task x workers per task)
+    preempt_signal: str = ""  # e.g. "USR2" (SLURM's warning): raised as Preempted, so the cell is marked
+
+    def __call__(self, index: int) -> WorkerSummary:
+        if self.preempt_signal and threading.current_thread() is threading.main_thread():
+            signal.signal(getattr(signal, f"SIG{self.preempt_signal}"), raise_preempted)
+        if self.gpus and self.gpus[index % len(self.gpus)] is not None:
+            # before torch initialises CUDA in this process: the worker sees only its GPU, as cuda:0
+            os.environ["CUDA_VISIBLE_DEVICES"] = str(self.gpus[index % len(self.gpus)])
+        import_in_worker(self.imports, self.folders)
+        return run_worker(self.spec, self.offset + index)
+
+    @property
+    def spec(self) -> WorkerSpec:
+        """The worker spec (unpickled: import the user modules first)."""
+        return pickle.loads(self.payload)
+
+    def on_gpus(self, slots: list[str | None], offset: int = 0) -> Worker:
+        """The same worker, worker i pinned to `slots[i]` (see ablations.workers.gpus.gpu_slots)."""
+        return dataclasses.replace(self, gpus=tuple(slots), offset=offset)
+
+    def replace(self, **changes: Any) -> Worker:
+        """A copy with `changes` (dataclasses.replace)."""
+        return dataclasses.replace(self, **changes)
+
+
+def worker_fn(spec: WorkerSpec) -> Worker:
     """A picklable `index -> WorkerSummary` callable for any launcher."""
-    return functools.partial(run_worker, spec)
+    imports = tuple(spec.study.imports)
+    return Worker(pickle.dumps(spec), imports, tuple(module_roots(imports)))

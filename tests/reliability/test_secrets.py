@@ -56,7 +56,7 @@ def test_report_failure_warning_masks_the_tracking_uri(workdir, capsys, monkeypa
     uri = f"postgresql+psycopg://alice:{SECRET}@127.0.0.1:1/mlflow?password={SECRET}"
     study = load_study(write_study(workdir, tracking_uri=uri))
 
-    def broken(name, out, tracking_uri):
+    def broken(name, out, tracking_uri, **settings):
         raise RuntimeError(f"error: study '{name}' at {tracking_uri} cannot be read")
 
     monkeypatch.setattr(render_module, "render", broken)

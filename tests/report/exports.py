@@ -81,3 +81,35 @@ def write_export(folder: Path, runs: pd.DataFrame | None = None) -> Path:
         make_history(runs).to_csv(folder / "history.csv", index=False)
         make_confusion(runs).to_csv(folder / "confusion.csv", index=False)
     return folder / "runs.csv"
+
+
+def unit_runs(values: dict[str, list[float]], study="known", dataset="ravdess", protocol="actor-6fold",
+              seeds=(0,), repeats: int | None = None, **columns) -> pd.DataFrame:  # fmt: skip
+    """runs.csv rows with exact per-unit values: `values[variant][u]` is the test accuracy (and UAR, F1) of unit u
+    for every seed; with `repeats`, unit u is fold u % (units / repeats) of repeat u // (units / repeats). The first
+    variant is the reference; `columns` are added to every row (a callable gets the variant)."""
+    rows = []
+    for i, (variant, per_unit) in enumerate(values.items()):
+        folds = len(per_unit) // (repeats or 1)
+        for u, v in enumerate(per_unit):
+            for s in seeds:
+                row = {
+                    "study": study,
+                    "dataset": dataset,
+                    "protocol": protocol,
+                    "subject_independent": True,
+                    "variant": variant,
+                    "reference": i == 0,
+                    "seed": s,
+                    "fold": u % folds,
+                    "state": "FINISHED",
+                    "test/accuracy": v,
+                    "test/uar": v,
+                    "test/f1_macro": v - 0.01,
+                    "test/f1_weighted": v - 0.01,
+                }
+                if repeats:
+                    row["repeat"] = u // folds
+                row.update({k: (c(variant) if callable(c) else c) for k, c in columns.items()})
+                rows.append(row)  # fmt: skip
+    return pd.DataFrame(rows)

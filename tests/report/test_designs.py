@@ -50,15 +50,19 @@ def test_dry_run_says_which_design_reaches_the_margin(tmp_path, monkeypatch, cap
     pilot = _pilot(tmp_path, _runs(seeds=(0, 1), folds=tuple(range(6)), shift={"audio_only": -0.1}))
     monkeypatch.chdir(tmp_path)
     args = [str(study), "--dry-run", "--set", "dataset.root=synthetic", "--pilot", str(pilot)]
-    assert run_main([*args, "--margin", "0.5"]) == 0
+    assert run_main([*args, "--margin", "50"]) == 0
     out = capsys.readouterr().out
-    assert "designs for a margin, from the pilot" in out and "margin 50.0 points: this design reaches it" in out
+    assert (
+        "designs for a margin, from the pilot" in out and "margin 50.0 points (declared): this design reaches it" in out
+    )
     assert "cheapest design that reaches it: 6 folds x 1 seed (54 cells)" in out  # 9 variants planned
-    assert run_main([*args, "--margin", "0.001"]) == 0
+    assert run_main([*args, "--margin", "0.1"]) == 0
     assert "none of these designs reaches it" in capsys.readouterr().out
-    assert run_main([*args, "--set", "report.margin=0.5"]) == 0  # the study's declared margin
-    assert "margin 50.0 points: this design reaches it" in capsys.readouterr().out
-    assert run_main([str(study), "--dry-run", "--set", "dataset.root=synthetic", "--margin", "0.05"]) == 2
+    assert run_main([*args, "--set", "report.margin=50"]) == 0  # the study's declared margin
+    assert "margin 50.0 points (declared): this design reaches it" in capsys.readouterr().out
+    assert run_main(args) == 0  # none declared: the report's default, 2 points
+    assert "margin 2.0 points (the report's default): this design does not reach it" in capsys.readouterr().out
+    assert run_main([str(study), "--dry-run", "--set", "dataset.root=synthetic", "--margin", "5"]) == 2
     assert "--margin goes with --dry-run --pilot" in capsys.readouterr().err
     assert not list(tmp_path.glob("*.db"))
 
@@ -67,12 +71,12 @@ def test_runs_csv_repeat_is_optional_an_integer_and_part_of_a_cells_key(tmp_path
     runs = _runs(seeds=(0,), folds=tuple(range(4)), shift={})
     path = tmp_path / "runs.csv"
     runs.to_csv(path, index=False)
-    assert "repeat" not in load_runs(path).columns  # one cross-validation
+    assert set(load_runs(path)["repeat"]) == {0}  # one cross-validation
     twice = pd.concat([runs.assign(repeat=0), runs.assign(repeat=1)])
     twice.to_csv(path, index=False)
     assert sorted(load_runs(path)["repeat"].unique()) == [0, 1]  # the same (seed, fold) in two repeats: two cells
     twice.assign(repeat=0).to_csv(path, index=False)
-    with pytest.raises(ReportInputError, match=r"more than one row for the cell \(.*seed=0, repeat=0, fold=0\)"):
+    with pytest.raises(ReportInputError, match=r"more than one row for the cell \(.*repeat=0, seed=0, fold=0\)"):
         load_runs(path)
     runs.assign(repeat="x").to_csv(path, index=False)
     with pytest.raises(ReportInputError, match="column 'repeat', line 2: expected an integer, got 'x'"):

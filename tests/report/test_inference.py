@@ -64,12 +64,12 @@ def test_pseudo_replicated_consistent_effect_is_not_significant(tmp_path):
     runs.loc[better, "test/accuracy"] = [ref[(s, f)] + 0.05 for s, f in zip(runs[better].seed, runs[better].fold)]
     _, summary, table = _render(tmp_path, runs)
     assert not summary["significant"].any()
-    assert "3 folds: too few for a test (needs 4)" in table
+    assert "3 units: too few for a test (needs 4)" in table
     # many seeds on one fold: seed noise on one test set; nothing is called significant on seeds alone
     one = _runs(seeds=tuple(range(10)), folds=(0,), shift={"ablated": 0.05, "audio_only": -0.2}, noise=0.01)
     _, summary, table = _render(tmp_path, one, name="one")
     assert not summary["significant"].any() and summary["p"].isna().all()
-    assert "Only one test set" in table and "one test set shared by 10 seeds: no test" in table
+    assert "n = 1 unit" in table and "one test set shared by 10 seeds: no test" in table
 
 
 def test_large_effect_consistent_over_six_folds_is_significant(tmp_path):
@@ -80,10 +80,9 @@ def test_large_effect_consistent_over_six_folds_is_significant(tmp_path):
     assert acc.loc["audio_only", "significant"] and acc.loc["video_only", "significant"]
     assert acc.loc["audio_only", "verdict"] == "worse" and acc.loc["audio_only", "n_units"] == 6
     assert not acc.loc["ablated", "significant"] and acc.loc["ablated", "verdict"] == "inconclusive"
-    assert acc.loc["ablated", "mdd"] > 0  # the detectable difference is stated for inconclusive comparisons
-    assert "inconclusive (MDD " in table
-    assert "significantly worse than the full model: `audio_only`, `video_only`" in table
-    assert "to detect 2 points:" in table or "2 points is out of reach" in table
+    assert "**Worse** than `full`: `audio_only`, `video_only`." in table and "**Inconclusive**: `ablated`." in table
+    # the margin this design could declare equivalent is stated against the declared one
+    assert "Reachable margin: with 6 units and 3 comparisons" in table and "no comparison can read equivalent" in table
 
 
 def test_no_interval_leaves_the_metric_range(tmp_path):
@@ -98,20 +97,20 @@ def test_no_interval_leaves_the_metric_range(tmp_path):
     for lo, hi in zip(summary["diff_ci_low"].dropna(), summary["diff_ci_high"].dropna(), strict=True):
         assert -1 <= lo <= hi <= 1
     two = _runs(seeds=(0, 1), folds=(0, 1), shift={})
-    _, summary, table = _render(tmp_path, two, name="two")
-    assert "(n = 2: too few for an interval)" in table and summary["ci_low"].isna().all()
+    dest, summary, table = _render(tmp_path, two, name="two")
+    assert summary["ci_low"].isna().all() and summary["diff_ci_low"].isna().all()  # no interval over 2 units
+    assert "[" not in next(ln for ln in (dest / "summary.md").read_text().splitlines() if ln.startswith("| `full`"))
 
 
 def test_captions_name_test_unit_and_n_and_descriptions_are_shown(tmp_path):
     runs = _runs(seeds=(0, 1, 2), folds=tuple(range(6)), shift={"audio_only": -0.1})
     dest, _, table = _render(tmp_path, runs)
-    assert "two-sided paired t-test over 6 folds (6 folds x 3 seeds, seeds averaged within each fold)" in table
-    assert "Holm-corrected across the 3 variants" in table
-    assert "What it changes" in table and "audio_only: what it removes" in table
+    assert "6 folds × 3 seeds, n = 6 units (folds: independent test sets; the seeds of a unit averaged first)" in table
+    assert "corrected t (Nadeau-Bengio, ρ = n_test/n_train = 0.25), Bonferroni over 3 comparisons" in table
+    assert "What each variant changes" in table and "- `audio_only`: audio_only: what it removes" in table
     assert "MAE" not in table  # no MAE column, so the caption does not mention it
-    assert "The full model ranks" in table
     tex = (dest / "table.tex").read_text()
-    assert "over 6 folds" in tex and "What it changes" in tex
+    assert "n = 6 units" in tex and "What each variant changes: \\texttt{full}" in tex
 
 
 def _predictions(runs: pd.DataFrame, accuracy: dict, clips_per_actor=10, actors_per_fold=4, seed=1):
@@ -147,8 +146,9 @@ def test_clip_level_comparison_by_actor_is_shown_but_never_decides(tmp_path):
     assert acc.loc["ablated", "clip_p_holm"] > 0.05
     assert -1 <= acc.loc["video_only", "clip_ci_low"] < acc.loc["video_only", "clip_delta"] < acc.loc[
         "video_only", "clip_ci_high"] <= 0  # fmt: skip
-    assert "Clip-level paired comparison of accuracy" in table and "never decides significance" in table
-    assert "paired sign-flip permutation over 12 actors (1 fold x 2 seeds" in table
+    clips = (dest / "clips.md").read_text()
+    assert "clip-level accuracy differences" in clips and "so it never decides a verdict" in clips
+    assert "Paired sign-flip permutation over 12 actors" in clips and "| `video_only` | 12 |" in clips
     assert (dest / "predictions.csv").is_file()  # travels with the report
 
 
@@ -187,11 +187,11 @@ def test_runs_csv_cut_mid_row_is_rejected(tmp_path):
 def test_n_counts_the_values_used(tmp_path):
     runs = _runs(seeds=(0, 1), folds=(0, 1, 2, 3), shift={})
     runs.loc[(runs.variant == "ablated") & (runs.seed == 1) & (runs.fold == 2), "test/accuracy"] = np.nan
-    _, summary, table = _render(tmp_path, runs)
+    dest, summary, _ = _render(tmp_path, runs)
     row = summary[(summary.variant == "ablated") & (summary.metric == "test/accuracy")].iloc[0]
     assert row["cells"] == 7 and row["n"] == 4  # 7 values over 4 folds (fold 2 keeps seed 0)
-    line = next(ln for ln in table.splitlines() if ln.startswith("| `ablated`"))
-    assert line.split(" | ")[2] == "7"
+    line = next(ln for ln in (dest / "summary.md").read_text().splitlines() if ln.startswith("| `ablated`"))
+    assert line.split(" | ")[1] == "7"
     other = summary[(summary.variant == "ablated") & (summary.metric == "test/uar")].iloc[0]
     assert other["cells"] == 8
 

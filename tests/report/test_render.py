@@ -15,7 +15,20 @@ from ablations.report.__main__ import main
 from tests.report.exports import make_runs, write_export
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TEXT_FILES = ("table.md", "table.tex", "robustness.md", "robustness.tex", "summary.csv", "robustness.csv", "README.md")
+TEXT_FILES = (
+    "table.md",
+    "table.tex",
+    "table.csv",
+    "summary.md",
+    "summary.tex",
+    "summary.csv",
+    "robustness.md",
+    "robustness.tex",
+    "robustness.csv",
+    "answer.md",
+    "report.tex",
+    "README.md",
+)
 
 
 def test_render_is_deterministic_and_figures_are_valid_pngs(export, tmp_path):
@@ -26,8 +39,8 @@ def test_render_is_deterministic_and_figures_are_valid_pngs(export, tmp_path):
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
     pngs = sorted(p.name for p in a.glob("*.png"))
     assert pngs == sorted(p.name for p in b.glob("*.png"))
-    # bars, confusion matrix of the full model, learning curves, noise curves (no tuned parameters in the toy)
-    assert {p.split("_")[1] for p in pngs} == {"metrics", "confusion", "learning", "noise"}
+    # forest plot, confusion matrix of the full model, learning and noise curves (no tuned parameters, no FLOPs)
+    assert {p.split("_")[1] for p in pngs} == {"forest", "confusion", "learning", "noise"}
     for name in pngs:
         data = (a / name).read_bytes()
         assert data[:8] == PNG_SIGNATURE and len(data) > 2000
@@ -36,8 +49,20 @@ def test_render_is_deterministic_and_figures_are_valid_pngs(export, tmp_path):
         assert image.std() > 0.01  # not a blank canvas
         assert data == (b / name).read_bytes(), f"{name} differs between two renders"
     readme = (a / "README.md").read_text()
-    for name in ("table.md", "table.tex", "robustness.md", "runs.csv", "history.csv", "confusion.csv", *pngs):
+    for name in (
+        "table.md",
+        "table.tex",
+        "answer.md",
+        "report.tex",
+        "robustness.md",
+        "runs.csv",
+        "history.csv",
+        "confusion.csv",
+        *pngs,
+    ):
         assert f"({name})" in readme
+    report_tex = (a / "report.tex").read_text()
+    assert "\\input{table.tex}" in report_tex and "\\includegraphics" in report_tex and "fig_forest_" in report_tex
     index = (tmp_path / "a" / "README.md").read_text()
     assert "[toy](toy/README.md)" in index and "| 3 | 18 |" in index
 
@@ -64,12 +89,14 @@ def test_robustness_table_and_auc(export, tmp_path):
     got = rob[(rob.variant == "full") & (rob.condition == "auc_audio_noise")].iloc[0]
     assert got["mean"] == pytest.approx(auc.mean()) and got["std"] == pytest.approx(auc.std(ddof=1))
     text = (dest / "robustness.md").read_text()
-    header = next(ln for ln in text.splitlines() if ln.startswith("| Variant"))
-    assert header.split(" | ")[1:4] == ["clean", "audio removed", "video removed"]
-    assert "audio noise 0.5" in header and "AUC audio noise" in header and "AUC video noise" in header
-    assert f"{auc.mean() * 100:.2f} ± {auc.std(ddof=1) * 100:.2f}" in text
-    caption = next(ln for ln in text.splitlines() if ln.startswith("RAVDESS"))
-    assert caption.count("AUC") == 1 and "over 2 fold(s), seeds averaged" in caption  # one AUC sentence
+    headers = [ln.strip("| ").split(" | ") for ln in text.splitlines() if ln.startswith("| Variant")]
+    assert headers == [["Variant", "clean", "audio removed", "video removed"],
+                       ["Variant", "clean", "audio noise 0.5", "audio noise 1", "AUC audio noise"],
+                       ["Variant", "clean", "video noise 0.5", "video noise 1", "AUC video noise"]]  # fmt: skip
+    assert f"{auc.mean() * 100:.1f} ± {auc.std(ddof=1) * 100:.1f}" in text
+    captions = [ln for ln in text.splitlines() if ln.startswith("RAVDESS")]
+    assert all("over 2 units (seeds averaged within a unit)" in c for c in captions)
+    assert [c.count("AUC") for c in captions] == [0, 1, 1]  # one AUC sentence under each noise
 
 
 @pytest.mark.parametrize(
@@ -104,8 +131,8 @@ def test_runner_extras_are_accepted(tmp_path):
                                  "val_robust/audio_off/accuracy": 0.5, "best_epoch": 3, "n_params": 1000})  # fmt: skip
     runs.loc[0, "state"] = "FAILED"  # unfinished rows are left out and counted
     dest = render(write_export(tmp_path / "e", runs), out=tmp_path / "r", formats=("md",))
-    assert "1 row(s) of runs.csv were not completed" in (dest / "table.md").read_text()
-    assert "| 5 |" in next(ln for ln in (dest / "table.md").read_text().splitlines() if ln.startswith("| `full`"))
+    assert "1 unfinished row(s) in runs.csv left out" in (dest / "README.md").read_text()
+    assert "| 5 |" in next(ln for ln in (dest / "summary.md").read_text().splitlines() if ln.startswith("| `full`"))
 
 
 def test_unknown_metric_suggests_the_known_one(tmp_path):
@@ -130,8 +157,14 @@ def test_format_selection_and_unknown_format(export, tmp_path):
 
 def test_cli_renders_and_exits_2_on_bad_input(tmp_path, capsys):
     export = write_export(tmp_path / "e4", make_runs(folds=(0, 1, 2, 3)))  # 4 folds: enough for a test
-    assert main([str(export), "--out", str(tmp_path / "r"), "--format", "md,csv", "--test", "t"]) == 0
-    assert "paired t-test" in (tmp_path / "r" / "toy" / "table.md").read_text()
+    flags = ["--test", "t", "--adjust", "holm", "--margin", "5", "--metric", "uar"]
+    assert main([str(export), "--out", str(tmp_path / "r"), "--format", "md,csv", *flags]) == 0
+    table = (tmp_path / "r" / "toy" / "table.md").read_text()
+    assert "plain paired t" in table and "Holm over 2 comparisons" in table and "margin ±5.0 points (declared" in table
+    assert "## RAVDESS (actor-6fold): UAR against `full`" in table
+    assert " ".join(flags) in (tmp_path / "r" / "toy" / "README.md").read_text()  # the regenerate command
+    assert main([str(export), "--out", str(tmp_path / "r"), "--margin", "-2"]) == 2
+    assert "--margin / report.margin: expected a number >= 0" in capsys.readouterr().err
     assert main([str(tmp_path / "missing" / "runs.csv"), "--out", str(tmp_path / "r")]) == 2
     assert "file not found" in capsys.readouterr().err
 

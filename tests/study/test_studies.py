@@ -77,7 +77,7 @@ def test_ravdess_modulator_is_a_2x2x2_factorial_of_the_modulators_parts_with_the
     assert list(study.factors) == parts and all(
         len(levels) == 2 and "off" in levels for levels in study.factors.values()
     )
-    assert study.dataset.protocol == "actor6fold" and study.dataset.repeats == 3 and study.report.margin == 0.05
+    assert study.dataset.protocol == "actor6fold" and study.dataset.repeats == 3 and study.report.margin == 5
     cells = enumerate_cells(study, str(path))
     reference = next(c for c in cells if c.variant == study.reference_label)
     video = resolve(study, reference.overrides).model.video

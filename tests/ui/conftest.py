@@ -13,6 +13,8 @@ import yaml
 from tests.study.conftest import TINY, subprocess_env
 
 DESCRIPTION = "Tiny study for the browsing tests"
+# its cells' runs in study order: variant, then fold
+CELLS = [f"{variant} s0 f{fold}" for variant in ("full", "audio_only") for fold in range(4)]
 
 
 @pytest.fixture(scope="session")
@@ -24,6 +26,8 @@ def finished_study(tmp_path_factory) -> tuple[Path, str]:
         "description": DESCRIPTION,
         "report": {"kind": "render", "out": "reports"},
         "train": {**TINY["train"], "epochs": 2},
+        # 4 folds: the fewest the report tests over, so the parent run shows real verdicts
+        "dataset": {**TINY["dataset"], "folds": [0, 1, 2, 3]},
     }
     (root / "tiny.yaml").write_text(yaml.safe_dump(study, sort_keys=False))
     env = subprocess_env(tmp_path_factory.mktemp("cache"))

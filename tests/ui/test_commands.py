@@ -12,31 +12,34 @@ import pytest
 
 from ablations.tracking import _client
 
-from .conftest import DESCRIPTION, without_venv
+from .conftest import CELLS, DESCRIPTION, without_venv
 
 pytestmark = pytest.mark.slow
 
 
 def _printed(stdout: str) -> tuple[list[str], str]:
-    cmd = re.search(r"^MLflow UI: (.+)$", stdout, re.M)
+    """The `mlflow ui` command a finished run prints (after `ablations.ui`'s) and the URL to open with it."""
+    cmd = re.search(r"^  or: (.+)$", stdout, re.M)
     url = re.search(r"then open (http://\S+)", stdout)
     assert cmd and url, stdout
     return shlex.split(cmd.group(1)), url.group(1)
 
 
-def test_the_printed_mlflow_command_runs_without_an_activated_venv(finished_study):
+def test_the_printed_commands_run_without_an_activated_venv(finished_study):
     root, stdout = finished_study
     argv, url = _printed(stdout)
     assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"] and "127.0.0.1" in argv
-    # the command as printed (help only: starting the server is the browser test's job) in a plain shell
-    done = subprocess.run(
-        argv + ["--help"], cwd=root, env=without_venv(dict(os.environ)), capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    first = re.search(r"^MLflow UI: (.+)$", stdout, re.M)
+    assert first and shlex.split(first.group(1)) == [sys.executable, "-m", "ablations.ui", "tiny.yaml"]
+    # the commands as printed (help only: starting the servers is the browser test's job) in a plain shell
+    for command in (argv, shlex.split(first.group(1))[:3]):
+        done = subprocess.run(command + ["--help"], cwd=root, env=without_venv(dict(os.environ)),
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
     store = argv[argv.index("--backend-store-uri") + 1]
     exp = _client(store).get_experiment_by_name("tiny")
-    assert url == f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs?workflowType=machine_learning"
-    assert "-m ablations.ui tiny.yaml" in stdout
+    runs = f"http://127.0.0.1:5000/#/experiments/{exp.experiment_id}/runs"
+    assert url == f"{runs}?viewStateShareKey=study&workflowType=machine_learning"  # the study's view, shared
 
 
 def test_the_experiment_is_a_training_experiment_with_the_study_description(finished_study):
@@ -50,13 +53,19 @@ def test_the_experiment_is_a_training_experiment_with_the_study_description(fini
     parent = next(r for r in runs if r.data.tags.get("avtca.role") == "study")
     children = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent.info.run_id]
     assert parent.data.tags["mlflow.runName"] == "tiny (study)"
-    assert sorted(r.data.tags["mlflow.runName"] for r in children) == ["audio_only s0", "full s0"]
+    assert sorted(r.data.tags["mlflow.runName"] for r in children) == sorted(CELLS)
     for run in [parent, *children]:
         assert run.data.tags["mlflow.source.name"] == "tiny.yaml"
         assert re.fullmatch(r"[0-9a-f]{40}", run.data.tags["mlflow.source.git.commit"])
-    # the study's answer: summary statistics per variant, the report and the study file
-    assert any(k.startswith("audio_only/test/accuracy/") for k in parent.data.metrics), parent.data.metrics
-    assert any(k.startswith("full/test/accuracy/mean") for k in parent.data.metrics)
+    # the study's answer: verdicts and the main table as the description, headline metrics, the report, the study
+    answer = (root / "reports" / "tiny" / "answer.md").read_text().strip()
+    assert parent.data.tags["mlflow.note.content"].startswith(answer)  # the report's answer.md, verdicts first
+    assert answer.startswith("**Verdicts on Accuracy against `full`**") and "| `audio_only` |" in answer
+    assert set(parent.data.metrics) == {"full: test accuracy", "audio_only: test accuracy",
+                                        "audio_only: test accuracy minus full"}  # fmt: skip
+    order = sorted([parent, *children], key=lambda r: r.data.tags["avtca.order"])
+    assert [r.data.tags["mlflow.runName"] for r in order] == ["tiny (study)", *CELLS]
+    assert "mlflow.sharedViewState.study" in exp.tags
     top = {f.path for f in client.list_artifacts(parent.info.run_id)}
     assert top == {"report", "study"}
     report = {f.path.split("/", 1)[1] for f in client.list_artifacts(parent.info.run_id, "report")}
@@ -106,6 +115,6 @@ def test_progress_is_plain_lines_when_the_output_is_not_a_terminal(finished_stud
     err = (root / "stderr.txt").read_text()
     assert "\r" not in err  # no carriage-return bar in a log file
     assert "preparing the synthetic dataset on first use" in err
-    lines = [ln for ln in err.splitlines() if re.match(r"\[\d\d:\d\d:\d\d\] tiny: \d/2 cells done", ln)]
-    assert lines and lines[-1].endswith("done") and "2/2 cells done" in lines[-1]
+    lines = [ln for ln in err.splitlines() if re.match(r"\[\d\d:\d\d:\d\d\] tiny: \d/8 cells done", ln)]
+    assert lines and lines[-1].endswith("done") and "8/8 cells done" in lines[-1]
     assert max(len(ln) for ln in err.splitlines()) < 300

@@ -1,4 +1,4 @@
-"""Fast checks of the browsing helpers: stable exports, the parent's summary metrics, printed commands, order."""
+"""Fast checks of the browsing helpers: stable exports, printed commands, order, progress lines and the ETA."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ import pandas as pd
 
 from ablations.report.read.export import write_stable
 from ablations.report.read.order import study_order, variant_colours
-from ablations.runner.progress import duration, running_line
+from ablations.runner.progress import Eta, duration, running_line
 from ablations.study.cells import enumerate_cells
 from ablations.study.schema import StudyConfig
 from ablations.tracking import ui_command
-from ablations.tracking.browse import summary_metrics
 from avtca.config.base import validate
 from tests.study.conftest import TINY
 
@@ -41,20 +40,6 @@ def test_an_export_with_only_new_run_ids_and_timings_keeps_its_bytes(tmp_path):
     assert b"0.75" in path.read_bytes() and b"a3" in path.read_bytes()
 
 
-def test_the_parent_run_gets_every_numeric_statistic_of_summary_csv(tmp_path):
-    path = tmp_path / "summary.csv"
-    path.write_text(
-        "study,dataset,protocol,variant,reference,metric,n,mean,std,delta,p_holm,significant,note\n"
-        "s,ravdess,a6,full,True,test/accuracy,2,0.5,0.1,,,False,\n"
-        "s,ravdess,a6,no_x,False,test/accuracy,2,0.4,nan,-0.1,0.03,True,few pairs\n"
-    )
-    got = summary_metrics(path)
-    assert got["full/test/accuracy/mean"] == 0.5 and got["no_x/test/accuracy/delta"] == -0.1
-    assert got["no_x/test/accuracy/significant"] == 1.0 and got["full/test/accuracy/significant"] == 0.0
-    assert "no_x/test/accuracy/std" not in got  # NaN is not a value
-    assert not any(k.endswith(("/note", "/study", "/reference")) for k in got)
-
-
 def test_the_printed_ui_command_names_this_interpreter_and_binds_localhost():
     argv = shlex.split(ui_command("sqlite:///mlflow.db"))
     assert argv[:4] == [sys.executable, "-m", "mlflow", "ui"]
@@ -79,3 +64,19 @@ def test_a_running_cell_line_names_variant_seed_fold_epoch_and_value():
     assert running_line(study, cell, {}, {}) == "audio_only s0 f0: starting"
     assert running_line(study, cell, {}, {1: 0.2, 3: 0.4125}) == "audio_only s0 f0: epoch 3/8, val/accuracy 0.412"
     assert duration(3725) == "1h02m" and duration(250) == "4m10s" and duration(35) == "35s"
+
+
+def test_the_eta_counts_from_when_the_data_is_ready_not_from_the_start():
+    eta = Eta(6)
+    assert eta(0, preparing=True, now=0.0) == "ETA once the data is ready"
+    assert eta(0, preparing=True, now=300.0) == "ETA once the data is ready"  # five minutes of data preparation
+    assert eta(1, now=310.0) == "ETA 50s"  # one cell in 10 s since the data was ready: 5 more take 50 s
+    assert eta(3, now=330.0) == "ETA 30s"
+    assert eta(6, now=360.0) == "done"
+
+
+def test_without_data_preparation_the_eta_waits_for_the_first_cell():
+    eta = Eta(4)
+    assert eta(0, now=0.0) == "ETA after the first cell"
+    assert eta(0, now=5.0) == "ETA after the first cell"
+    assert eta(2, now=20.0) == "ETA 20s"

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ablations.report.compare.comparison import metric_range, resolve_reference, variant_order
-from ablations.report.read.columns import main_metric, parse_condition
+from ablations.report.read.columns import REPEAT, main_metric, parse_condition
 from ablations.report.read.load import group_task
 from ablations.report.statistics.paired import Summary, unit_summary
 
@@ -39,9 +39,11 @@ def noise_auc(clean: np.ndarray, curves: list[np.ndarray], levels: list[float]) 
     return np.trapezoid(y, x, axis=1)
 
 
-def robustness(group: pd.DataFrame, reference: str | None = None, where: str = "runs.csv") -> RobustnessTable:
-    """Build the robustness table of one (dataset, protocol) group."""
-    metric = main_metric(group_task(group))
+def robustness(
+    group: pd.DataFrame, reference: str | None = None, where: str = "runs.csv", metric: str | None = None
+) -> RobustnessTable:
+    """Build the robustness table of one (dataset, protocol) group, on `metric` (default: the task's main one)."""
+    metric = metric or main_metric(group_task(group))
     prefix, suffix = "test_robust/", f"/{metric}"
     conds = sorted(
         (c[len(prefix) : -len(suffix)] for c in group.columns if c.startswith(prefix) and c.endswith(suffix)),
@@ -58,8 +60,8 @@ def robustness(group: pd.DataFrame, reference: str | None = None, where: str = "
     rows: dict[str, dict[str, Summary]] = {}
     lo, hi = metric_range(metric)
     for variant in variant_order(group, ref):
-        # seeds share their fold's test set: average them within each fold, then summarise over folds
-        sub = group[group["variant"] == variant].groupby("fold", sort=True).mean(numeric_only=True)
+        # seeds share their unit's test set: average them within each (repeat, fold), then summarise over units
+        sub = group[group["variant"] == variant].groupby([REPEAT, "fold"], sort=True).mean(numeric_only=True)
         clean = sub[f"test/{metric}"].to_numpy(float)
         row = {"clean": unit_summary(clean, lo, hi)}
         for c in conds:

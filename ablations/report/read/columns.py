@@ -63,12 +63,18 @@ TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task:
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
 OPTIONAL_COLUMNS = ("trial", "run_id", "state")
-# the cross-validation repeat (0: the protocol's own actor grouping; `fold` numbers the folds within it): written by
-# every export, optional when read (a runs.csv without it is one cross-validation)
+# a cross-validation repeat with reshuffled actor groups (int, 0 when absent); `fold` is numbered within the repeat;
+# every export writes it (ablations.report.read.export)
 REPEAT = "repeat"
 CELL_KEYS = ("variant", "seed", REPEAT, "fold")  # one cell of a study: the key of runs.csv's siblings' rows
-# what a cell cost, measured by its run (avtca.training.cost; ablations.tracking.record.COST): numbers when present
-COST_COLUMNS = ("n_params", "seconds", "flops_per_clip", "latency_ms_per_clip", "seconds_per_epoch")
+# what a cell cost, per clip or per run (numbers; optional, NaN where not measured), with how a table shows them
+COST_COLUMNS = {
+    "n_params": "parameters",
+    "flops_per_clip": "FLOPs per clip",
+    "latency_ms_per_clip": "inference latency per clip (ms)",
+    "seconds_per_epoch": "training seconds per epoch",
+    "seconds": "training seconds per run",
+}
 SPLITS = ("train", "val", "test", "val_robust", "test_robust")
 _CONDITION = re.compile(r"^(audio_off|video_off|(audio|video)_noise_(\d+(?:\.\d+)?))$")
 

@@ -53,14 +53,14 @@ def _int_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
 
 
 def _number_column(df: pd.DataFrame, col: str, where: str) -> pd.Series:
-    """A numeric column (empty cells are NaN); anything else is an error naming the line."""
+    """A numeric column where an empty cell is NaN (not measured) and anything else must be a number."""
     values = pd.to_numeric(df[col], errors="coerce")
     text = df[col].astype(str).str.strip()
     bad = values.isna() & df[col].notna() & ~text.isin({"", "nan", "NaN"})
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected a number, got {df[col].iloc[i]!r}")
-    return values
+    return values.astype(float)
 
 
 def check_metric_column(col: str, where: str) -> tuple[str, str | None, str] | None:
@@ -174,9 +174,11 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
         df[col] = df[col].astype(str)
     df["seed"] = _int_column(df, "seed", where)
     df["fold"] = _int_column(df, "fold", where)
-    if REPEAT in df.columns:  # optional: without it, one cross-validation
-        df[REPEAT] = _int_column(df, REPEAT, where)
-        _check_non_negative(df, REPEAT, where)
+    # one cross-validation unless the export numbers its repeats; an empty cell is the first repeat
+    df[REPEAT] = _int_column(df.assign(**{REPEAT: df[REPEAT].fillna(0)}), REPEAT, where) if REPEAT in df else 0
+    _check_non_negative(df, REPEAT, where)
+    for col in (c for c in COST_COLUMNS if c in df.columns):
+        df[col] = _number_column(df, col, where)
     df["reference"] = _bool_column(df, "reference", where)
     df["subject_independent"] = _bool_column(df, "subject_independent", where)
     state = df["state"].fillna("").astype(str).str.strip().str.upper()
@@ -194,14 +196,11 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
 def _check_values(df: pd.DataFrame, where: str) -> None:
     if not any(c.startswith("test/") for c in df.columns):
         raise ReportInputError(f"{where}: no test metric columns (test/<metric>); nothing to report")
-    for col in (c for c in COST_COLUMNS if c in df.columns):
-        df[col] = _number_column(df, col, where)
     for col in df.columns:
         parsed = check_metric_column(col, where)
         if parsed is None or parsed[0] == "train":
             continue
-        values = _number_column(df, col, where)
-        df[col] = values
+        values = df[col] = _number_column(df, col, where)
         if METRICS[parsed[2]].percent and ((values < 0) | (values > 1)).any():
             i = int(np.flatnonzero(((values < 0) | (values > 1)).to_numpy())[0])
             raise ReportInputError(
@@ -227,7 +226,7 @@ def _check_non_negative(df: pd.DataFrame, col: str, where: str) -> None:
 
 
 def _check_cells(df: pd.DataFrame, where: str) -> None:
-    keys = ["dataset", "protocol", "variant", "seed", *([REPEAT] if REPEAT in df.columns else []), "fold"]
+    keys = ["dataset", "protocol", "variant", REPEAT, "seed", "fold"]
     dup = df.duplicated(keys, keep=False)
     if dup.any():
         row = df[dup].iloc[0]
@@ -284,6 +283,6 @@ def load_predictions(path: Path) -> pd.DataFrame | None:
             raise ReportInputError(f"{path}: column '{col}', line {i + 2}: empty")
     df["seed"] = _int_column(df, "seed", str(path))
     df["fold"] = _int_column(df, "fold", str(path))
-    if REPEAT in df.columns:
+    if REPEAT in df.columns:  # written by every export (ablations.report.read.export); optional when read
         df[REPEAT] = _int_column(df, REPEAT, str(path))
     return df

@@ -1,11 +1,10 @@
-"""Markdown and LaTeX (booktabs) output: one set of table rows, two markups."""
+"""How numbers are shown in every table: metric values, signed differences, p-values, counts; LaTeX escaping."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
-from ablations.report.read.columns import METRICS, dataset_label
+from ablations.report.read.columns import METRICS
 
 _TEX_SPECIAL = {
     "\\": r"\textbackslash{}",
@@ -26,52 +25,26 @@ def tex_escape(text: str) -> str:
     return "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-@dataclass(frozen=True)
-class Markup:
-    """How bold, plus-minus, stars and plain text are written in one output format."""
-
-    name: str
-    pm: str
-    star: str
-    bold_open: str
-    bold_close: str
-    code_open: str
-    code_close: str
-    escape: bool
-
-    def text(self, s: str) -> str:
-        """Plain text, escaped for the format."""
-        return tex_escape(s) if self.escape else str(s)
-
-    def bold(self, s: str) -> str:
-        """Bold (s is already formatted)."""
-        return f"{self.bold_open}{s}{self.bold_close}"
-
-    def code(self, s: str) -> str:
-        """An identifier such as a variant or protocol name."""
-        return f"{self.code_open}{self.text(s)}{self.code_close}"
+def decimals(metric: str, digits: int | None = None) -> int:
+    """Decimals a metric is shown with: `digits` for percent metrics (default 2), 3 for the others."""
+    return (2 if digits is None else digits) if METRICS[metric].percent else 3
 
 
-MD = Markup("md", " ± ", "*", "**", "**", "`", "`", escape=False)
-TEX = Markup("tex", r" $\pm$ ", r"$^{*}$", r"\textbf{", "}", r"\texttt{", "}", escape=True)
-
-
-def fmt_value(x: float, metric: str) -> str:
-    """A stored metric value as shown: percent with 2 decimals, or 3 decimals; NaN -> n/a."""
+def fmt_value(x: float, metric: str, digits: int | None = None) -> str:
+    """A stored metric value as shown: percent with `digits` decimals (default 2), else 3 decimals; NaN -> n/a."""
     if x is None or math.isnan(x):
         return "n/a"
     spec = METRICS[metric]
-    v = x * spec.scale()
-    out = f"{v:.2f}" if spec.percent else f"{v:.3f}"
-    return "0.00" if out == "-0.00" else ("0.000" if out == "-0.000" else out)
+    out = f"{x * spec.scale():.{decimals(metric, digits)}f}"
+    return out[1:] if out.startswith("-") and not out.strip("-0.") else out  # never "-0.0"
 
 
-def fmt_delta(x: float, metric: str) -> str:
-    """A signed difference in shown units (percentage points for percent metrics)."""
+def fmt_delta(x: float, metric: str, digits: int | None = None) -> str:
+    """A signed difference in shown units (percentage points for percent metrics), with a true minus sign."""
     if x is None or math.isnan(x):
         return "n/a"
-    out = fmt_value(x, metric)
-    return out if out.startswith("-") else "+" + out
+    out = fmt_value(x, metric, digits)
+    return "−" + out[1:] if out.startswith("-") else "+" + out
 
 
 def fmt_p(p: float) -> str:
@@ -81,55 +54,22 @@ def fmt_p(p: float) -> str:
     return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
-def md_table(header: list[str], rows: list[list[str]], align: str | None = None) -> str:
-    """A GitHub-flavoured Markdown table; `align` is one letter (l/r/c) per column."""
-    align = align or "l" * len(header)
-    marks = {"l": "---", "r": "---:", "c": ":---:"}
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(marks[a] for a in align) + "|"]
-    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
+def fmt_count(x: float) -> str:
+    """2201310 -> `2.20 M`, 1.2e9 -> `1.20 G` (parameters, FLOPs); NaN -> n/a."""
+    if x is None or math.isnan(x):
+        return "n/a"
+    for div, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(x) >= div:
+            return f"{x / div:.2f} {unit}"
+    return f"{x:.0f}"
 
 
-def tex_table(header: list[str], rows: list[list[str]], caption: str, label: str, align: str) -> str:
-    """A paste-ready booktabs table (needs \\usepackage{booktabs,graphicx}); cells are already TeX."""
-    lines = [
-        r"\begin{table}[t]",
-        r"\centering",
-        rf"\caption{{{caption}}}",
-        rf"\label{{{label}}}",
-        r"\resizebox{\linewidth}{!}{%",
-        rf"\begin{{tabular}}{{{align}}}",
-        r"\toprule",
-        " & ".join(header) + r" \\",
-        r"\midrule",
-    ]
-    lines += [" & ".join(row) + r" \\" for row in rows]
-    lines += [r"\bottomrule", r"\end{tabular}}", r"\end{table}"]
-    return "\n".join(lines) + "\n"
+def count_unit(values: list[float]) -> tuple[float, str]:
+    """One unit for a column of counts, from its largest value: (divisor, `M`)."""
+    top = max((abs(v) for v in values if v == v), default=0.0)
+    return next(((d, u) for d, u in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")) if top >= d), (1.0, ""))
 
 
-def tex_label(*parts: str) -> str:
-    """A LaTeX label from name parts, keeping only safe characters."""
-    safe = "".join(ch if ch.isalnum() or ch in "-:." else "-" for ch in ":".join(parts))
-    return "tab:" + safe
-
-
-def sections_md(title: str, tables: list, caption, rows, preface: tuple[str, ...] = ()) -> str:
-    """A Markdown file with one section per (dataset, protocol) table: heading, caption, table."""
-    out = [f"# {title}\n", *preface]
-    for t in tables:
-        out.append(f"## {dataset_label(t.dataset)} ({t.protocol})\n")
-        out.append(caption(t, MD) + "\n")
-        header, body, align = rows(t, MD)
-        out.append(md_table(header, body, align))
-    return "\n".join(out)
-
-
-def sections_tex(study: str, tables: list, caption, rows, label_suffix: tuple[str, ...] = ()) -> str:
-    """A LaTeX file with one booktabs table per (dataset, protocol) table."""
-    out = [f"% Study {study}: generated by python -m ablations.report; needs \\usepackage{{booktabs,graphicx}}\n"]
-    for t in tables:
-        header, body, align = rows(t, TEX)
-        label = tex_label(study, t.dataset, t.protocol, *label_suffix)
-        out.append(tex_table(header, body, caption(t, TEX), label, align))
-    return "\n".join(out)
+def fmt_number(x: float, digits: int = 1) -> str:
+    """A plain number (latency in ms, seconds); NaN -> n/a."""
+    return "n/a" if x is None or math.isnan(x) else f"{x:.{digits}f}"

@@ -7,9 +7,10 @@ import math
 from pathlib import Path
 
 from ablations.report.compare.comparison import compare_all, resolve_reference, variant_order
-from ablations.report.read.columns import METRICS, main_metric
+from ablations.report.compare.settings import Settings, margin_stored, primary_metric
+from ablations.report.read.columns import METRICS
 from ablations.report.read.load import group_task, load_runs
-from ablations.report.rendering.comparison_text import replicates, replication
+from ablations.report.rendering.power import replicates, replication
 from ablations.report.statistics.designs import POWER, REPEATS, DesignOption, cheapest, design_options
 from ablations.report.statistics.margin import pooled
 from ablations.report.statistics.units import cell_differences
@@ -38,15 +39,16 @@ def _points(value: float, percent: bool) -> str:
 
 def margin_plan(
     pilot: str | Path,
-    margin: float | None,
+    settings: Settings,
     planned: tuple[int, int, int],
     variants: int,
     protocol_folds: int,
     can_repeat: bool,
     seeding: str = "per_fold",
 ) -> str:
-    """Which design (folds x seeds x repeats, per-fold seeding) reaches `margin`, and its cost in cells, from the
-    pooled variance of the pilot's main-metric differences (docs/statistics.md, "Margins")."""
+    """Which design (folds x seeds x repeats, per-fold seeding) reaches the margin the report would use (`settings`:
+    the study's or --margin, in the primary metric's units; else the report's default), and its cost in cells, from
+    the pooled variance of the pilot's primary-metric differences (docs/statistics.md, "Margins")."""
     path = Path(pilot)
     path = path / "runs.csv" if path.is_dir() else path
     runs = load_runs(path)
@@ -55,8 +57,9 @@ def margin_plan(
     lines = []
     for (dataset, protocol), group in runs.groupby(["dataset", "protocol"], sort=True):
         reference = resolve_reference(group, None, str(path))
-        metric = main_metric(group_task(group))
+        metric = primary_metric(settings, group_task(group), str(path))
         column, percent = f"test/{metric}", METRICS[metric].percent
+        margin = margin_stored(settings, metric)  # NaN: none declared (0)
         others = [v for v in variant_order(group, reference) if v != reference]
         if reference is None or not others:
             lines.append(f"- {dataset} ({protocol}): the pilot has no reference and other variant to compare")
@@ -72,12 +75,13 @@ def margin_plan(
         lines.append(f"  this design ({own.label()}, {own.cells} cells): margin {_range(own, percent)}")
         if own.reach.note:
             lines.append(f"  ({own.reach.note})")
-        if margin is None:
-            lines.append("  no margin declared (report.margin or --margin X): the margins other designs reach:")
+        if math.isnan(margin):
+            lines.append("  no margin (report.margin 0): the margins other designs reach:")
             shown = options
         else:
             verdict = {"yes": "reaches", "maybe": "may reach", "no": "does not reach"}[own.reaches(margin)]
-            lines.append(f"  margin {_points(margin, percent)}: this design {verdict} it")
+            source = "the report's default" if settings.margin is None else "declared"
+            lines.append(f"  margin {_points(margin, percent)} ({source}): this design {verdict} it")
             best = cheapest(options, margin)
             maybe = cheapest(options, margin, surely=False)
             if best is not None:

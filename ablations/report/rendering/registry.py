@@ -1,8 +1,10 @@
 """What a report is made of, as registries: a new table or figure is one function plus one `register_*` call.
 
-`ablations.report.render` writes every registered table whose format was asked for (`--format`), in registration
-order, and draws every registered figure when `png` is asked for; the study's README links them all. `FORMATS`
-is the one list of output formats.
+A table is built once (`Table`: a format-neutral object) and `render` writes it in every table format asked for
+(`--format`): `<name>.md`, `<name>.tex` (also \\input by the study's report.tex) and `<name>.csv`. A figure is drawn
+when `png` is asked for (a PNG and an SVG copy). The study's README links them all. `FORMATS` is the one list of
+output formats. The built-in tables and figures are one module each in `rendering/tables/` and
+`rendering/figures/`, found by being there.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ from pathlib import Path
 import pandas as pd
 
 from ablations.report.compare.comparison import ComparisonTable
+from ablations.report.compare.factorial import FactorialTable
 from ablations.report.compare.robustness import RobustnessTable
+from ablations.report.compare.settings import Settings
+from ablations.report.rendering.table import Table
 
-FORMATS = ("md", "tex", "csv", "png")  # tables are md, tex or csv; figures are png (with an svg copy)
+FORMATS = ("md", "tex", "csv", "png")  # tables are md, tex and csv; figures are png (with an svg copy)
 TABLE_FORMATS = tuple(f for f in FORMATS if f != "png")
 
 
@@ -33,6 +38,8 @@ class ReportInputs:
     extra: dict[str, pd.DataFrame | None] = field(default_factory=dict)  # history.csv, confusion.csv, optuna.csv
     order: list[str] = field(default_factory=list)  # variants in study-file order (one colour each in figures)
     folder: Path | None = None  # the study's report folder
+    factorials: list[FactorialTable | None] = field(default_factory=list)  # per (dataset, protocol), same order
+    settings: Settings = field(default_factory=Settings)
 
     def cells_of(self, name: str, index: int) -> pd.DataFrame | None:
         """The rows of sibling file `name` (e.g. history.csv) that belong to the cells of group `index`."""
@@ -45,11 +52,24 @@ class ReportInputs:
 
 @dataclass(frozen=True)
 class ReportTable:
-    """One file of the report: its name, its format, and the function that makes its content."""
+    """A table of every report: its file name (without extension), its title, and the function that builds it.
 
-    file: str  # file name in the study's report folder
-    format: str  # md | tex (text) or csv (a DataFrame)
-    build: Callable[[ReportInputs], str | pd.DataFrame]
+    `build(inputs)` returns the Table (or one per dataset and protocol, or none where it does not apply);
+    `order` places it in the README and report.tex (lower first), `appendix` puts it in report.tex's appendix;
+    `frame(inputs)`, when given, is the CSV instead of the shown cells (the same numbers at full precision).
+    """
+
+    name: str
+    title: str
+    build: Callable[[ReportInputs], Table | list[Table] | None]
+    order: int = 50
+    appendix: bool = False
+    frame: Callable[[ReportInputs], pd.DataFrame] | None = None
+
+    def tables(self, inputs: ReportInputs) -> list[Table]:
+        """What `build` returns, as a list."""
+        out = self.build(inputs)
+        return [] if out is None else [out] if isinstance(out, Table) else list(out)
 
 
 @dataclass(frozen=True)
@@ -59,9 +79,10 @@ class ReportFigure:
     it wrote, or None when the figure does not apply (e.g. no history.csv)."""
 
     key: str
-    title: str  # shown in the README; per group it follows "<dataset> (<protocol>): "
+    title: str  # shown in the README and report.tex; per group it follows "<dataset> (<protocol>): "
     draw: Callable[[ReportInputs, int | None, Path], Path | None]
     per_group: bool = True
+    order: int = 50
 
 
 REPORT_TABLES: dict[str, ReportTable] = {}
@@ -69,12 +90,12 @@ REPORT_FIGURES: dict[str, ReportFigure] = {}
 
 
 def register_table(table: ReportTable) -> ReportTable:
-    """Add a table to every report (its file name must be new)."""
-    if table.format not in TABLE_FORMATS:
-        raise ValueError(f"report table {table.file}: format '{table.format}' is not one of {', '.join(TABLE_FORMATS)}")
-    if table.file in REPORT_TABLES:
-        raise ValueError(f"report table {table.file} is registered twice")
-    REPORT_TABLES[table.file] = table
+    """Add a table to every report, in every table format (its name must be new)."""
+    if not table.name or "." in table.name or "/" in table.name:
+        raise ValueError(f"report table '{table.name}': expected a file name without extension (e.g. 'cells')")
+    if table.name in REPORT_TABLES or table.name in ("README", "answer", "report", "runs"):
+        raise ValueError(f"report table {table.name} is registered twice (or names a file the report writes)")
+    REPORT_TABLES[table.name] = table
     return table
 
 
@@ -87,6 +108,16 @@ def register_figure(figure: ReportFigure) -> ReportFigure:
 
 
 def unregister(name: str) -> None:
-    """Forget a table (by file name) or a figure (by key): tests that register a toy one."""
+    """Forget a table (by name) or a figure (by key): tests that register a toy one."""
     REPORT_TABLES.pop(name, None)
     REPORT_FIGURES.pop(name, None)
+
+
+def tables_in_order() -> list[ReportTable]:
+    """The registered tables, by `order`, then by registration."""
+    return sorted(REPORT_TABLES.values(), key=lambda t: t.order)
+
+
+def figures_in_order() -> list[ReportFigure]:
+    """The registered figures, by `order`, then by registration."""
+    return sorted(REPORT_FIGURES.values(), key=lambda f: f.order)

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ablations.report.read.columns import METRICS, main_metric
 from ablations.report.read.load import ReportInputError
-from ablations.report.rendering.figures import plt, save, sns
-from ablations.report.rendering.registry import ReportFigure, ReportInputs, register_figure
+from ablations.report.rendering.registry import ReportInputs
 
 _NOT_TUNED = ("seed", "fold", "trial")
 
@@ -101,41 +99,7 @@ def importances(trials: Trials) -> dict[str, float]:
     return {k: float(v) for k, v in sorted(result.items(), key=lambda kv: (-kv[1], kv[0]))}
 
 
-def importance_figure(trials: Trials, title: str, path: Path) -> Path | None:
-    """Horizontal bars of fANOVA importance per tuned parameter."""
-    imp = importances(trials)
-    if not imp:
-        return None
-    fig, ax = plt.subplots(figsize=(6.5, 0.5 * len(imp) + 2))
-    names = list(imp)
-    sns.barplot(x=[imp[n] for n in names], y=names, hue=names, palette="colorblind", legend=False, ax=ax)
-    ax.set_xlabel("importance (fANOVA share of objective variance, sums to 1)")
-    ax.set_ylabel("tuned parameter")
-    ax.set_title(f"{title}: parameter importance for {trials.objective} ({len(trials.frame)} trials)")
-    fig.tight_layout()
-    return save(fig, path)
-
-
-def history_figure(trials: Trials, title: str, path: Path) -> Path | None:
-    """Objective per trial (dots) and the best value so far (line)."""
-    if trials.frame.empty:
-        return None
-    sns.set_theme(style="whitegrid", palette="colorblind")
-    x = trials.frame["number"].to_numpy(float)
-    y = trials.frame["value"].to_numpy(float)
-    best = np.maximum.accumulate(y) if trials.direction == "maximize" else np.minimum.accumulate(y)
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.scatter(x, y, s=18, label="trial")
-    ax.step(x, best, where="post", color="C3", label=f"best so far ({trials.direction})")
-    ax.set_xlabel("trial number")
-    ax.set_ylabel(f"objective ({trials.objective}, as logged)")
-    ax.set_title(f"{title}: optimisation history")
-    ax.legend(loc="best")
-    fig.tight_layout()
-    return save(fig, path)
-
-
-def _trials(inputs: ReportInputs) -> Trials | None:
+def study_trials(inputs: ReportInputs) -> Trials | None:
     """The tuning trials: optuna.csv when exported, else the runs themselves (one dataset only)."""
     if inputs.extra.get("optuna.csv") is not None:
         where = str(inputs.folder / "optuna.csv") if inputs.folder else "optuna.csv"
@@ -143,17 +107,3 @@ def _trials(inputs: ReportInputs) -> Trials | None:
     if len(inputs.tables) == 1:
         return trials_from_runs(inputs.groups[0], inputs.tables[0].task)
     return None
-
-
-def _importance(inputs: ReportInputs, i: int | None, path: Path) -> Path | None:
-    trials = _trials(inputs)
-    return None if trials is None else importance_figure(trials, inputs.study, path)
-
-
-def _history(inputs: ReportInputs, i: int | None, path: Path) -> Path | None:
-    trials = _trials(inputs)
-    return None if trials is None else history_figure(trials, inputs.study, path)
-
-
-register_figure(ReportFigure("optuna_importance", "Optuna parameter importance", _importance, per_group=False))
-register_figure(ReportFigure("optuna_history", "Optuna optimisation history", _history, per_group=False))

@@ -17,7 +17,6 @@ TESTS = {
     "nb": "two-sided paired t-test with the Nadeau-Bengio variance correction",
     "wilcoxon": "two-sided Wilcoxon signed-rank test",
 }
-DEFAULT_TEST = "t"
 ALPHA = 0.05
 MIN_TEST_UNITS = 4  # fewer independent test sets: nothing is decided on them (docs/statistics.md, "Units")
 MIN_INTERVAL_UNITS = 3  # a t interval over 2 units has t = 12.7: it says nothing, so none is printed

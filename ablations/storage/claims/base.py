@@ -39,8 +39,12 @@ class ClaimStore(Protocol):
 
 
 def worker_name(index: int = 0) -> str:
-    """`host:pid:index`: unique per worker; the pid lets a same-host claimant detect a dead owner at once."""
-    return f"{socket.gethostname()}:{os.getpid()}:{index}"
+    """`host:pid:index`: unique per worker; the pid lets a same-host claimant detect a dead owner at once.
+
+    Inside a SLURM job `:slurm=JOB` follows (`123_4` for an array task): --status says which task runs a cell."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    job = f"{array}_{task}" if array and task else os.environ.get("SLURM_JOB_ID")
+    return f"{socket.gethostname()}:{os.getpid()}:{index}" + (f":slurm={job}" if job else "")
 
 
 def owner_dead(worker: str) -> bool:

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from ablations.masking import mask
 from ablations.workers.base import LAUNCHERS, Launcher
+from ablations.workers.gpus import gpu_slots, packing_problems
 
 
 class LauncherError(RuntimeError):
@@ -24,8 +25,9 @@ def _pinned(worker_fn: Callable[[int], Any], index: int, gpus: Sequence[str] | N
 
         name = get_worker().name  # LocalCluster names its workers 0..n-1
         slot = int(name) if isinstance(name, int) or str(name).isdigit() else index
-        # set before torch touches CUDA in this (fresh, nanny-started) process
-        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpus[slot % len(gpus)])
+        # set before torch touches CUDA in this (fresh, nanny-started) process; the same round-robin as every
+        # launcher (resources.trials_per_gpu workers share a GPU: their count was checked before the start)
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu_slots(slot + 1, gpus)[slot])
     return worker_fn(index)
 
 
@@ -146,4 +148,10 @@ def run_dask(
             cluster.close()
 
 
-LAUNCHERS.register(Launcher("dask", run_dask, "a Dask distributed cluster (--scheduler ADDRESS, else a LocalCluster)"))
+def _run(worker_fn: Callable[[int], Any], n_workers: int, scheduler: str | None = None, **_: Any) -> list[Any]:
+    return run_dask(worker_fn, n_workers, scheduler=scheduler)
+
+
+LAUNCHERS.register(
+    Launcher("dask", _run, "a Dask distributed cluster (--scheduler ADDRESS, else a LocalCluster)", packing_problems)
+)

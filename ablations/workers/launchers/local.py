@@ -18,12 +18,18 @@ from joblib.externals.loky import reusable_executor
 from tqdm import tqdm
 
 from ablations.workers.base import LAUNCHERS, Launcher
+from ablations.workers.gpus import gpu_slots, packing_problems, visible_gpus
 
 
-def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
-    """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes."""
+def run_local(worker_fn: Callable[[int], Any], n_workers: int, study: Any = None, **_: Any) -> list[Any]:
+    """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes (on a
+    GPU machine each sees only its GPU: `resources.trials_per_gpu` workers share one)."""
     if n_workers <= 1:
         return [worker_fn(0)]
+    if study is not None and study.resources.device in ("auto", "cuda"):
+        gpus = visible_gpus()
+        if gpus:
+            worker_fn = worker_fn.on_gpus(gpu_slots(n_workers, gpus, study.resources.trials_per_gpu))
 
     if threading.current_thread() is threading.main_thread():
         return _pool_started_without_interrupts(worker_fn, n_workers)
@@ -120,4 +126,6 @@ def _stop_pool_workers(sig: int) -> None:
             pass
 
 
-LAUNCHERS.register(Launcher("local", run_local, "this machine: in this process, or a loky process pool (--n-jobs)"))
+LAUNCHERS.register(
+    Launcher("local", run_local, "this machine: in this process, or a loky process pool (--n-jobs)", packing_problems)
+)
