@@ -54,6 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="validate and list the cells, write nothing")
     p.add_argument("--pilot", metavar="REPORT_DIR", help="with --dry-run: print the design's power from a pilot "
                    "study's exported runs.csv (e.g. reports/quickstart)")  # fmt: skip
+    p.add_argument("--margin", type=float, metavar="X", help="with --pilot: which design reaches this margin (the "
+                   "main metric's units, 5 = 5 percentage points; default the study's report.margin, else the "
+                   "report's default)")  # fmt: skip
     names = ", ".join(f"{x.name} ({x.help})" for x in LAUNCHERS.values())
     p.add_argument("--launcher", default="local", help=f"how the workers start: {names}")
     p.add_argument("--scheduler", help="dask scheduler address (tcp://host:8786); default a LocalCluster")
@@ -114,8 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RegistryError) as err:
         print(f"error: {mask(err)}", file=sys.stderr)
         return EXIT_INVALID
+    if args.margin is not None and (not args.pilot or not args.margin >= 0):
+        print("error: --margin goes with --dry-run --pilot, in the main metric's units (5 = 5 percentage points; "
+              "0 = none)", file=sys.stderr)  # fmt: skip
+        return EXIT_INVALID
     if args.dry_run:
-        code = dry_run(study, cells, states, args.pilot)
+        code = dry_run(study, cells, states, args.pilot, args.margin)
         if launcher.dry_run is not None:
             print(launcher.dry_run(study))  # e.g. the batch script --launcher slurm would submit
         return code

@@ -10,10 +10,12 @@ from ablations.runner.checks import check_environment, static_problems, tune_pro
 from ablations.runner.outcome import EXIT_INVALID, EXIT_OK
 from ablations.storage.claims import open_claim_store
 from ablations.storage.database import is_sql_url
-from ablations.study.cells import Cell, enumerate_cells, objective_problems
+from ablations.study.cells import Cell, data_section, enumerate_cells, objective_problems, resolve
 from ablations.study.schema import StudyConfig
-from avtca.config.base import ConfigError
+from avtca.config.base import ConfigError, validate
+from avtca.data.config import DataConfig
 from avtca.data.protocols import n_folds_of
+from avtca.data.registry import DATASETS
 
 # integrity (it needs Optuna) and the report load inside the functions that use them: --explain, --schema and
 # invalid files answer without importing them
@@ -66,10 +68,12 @@ def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], ou
         file=out,
     )
     width = max((len(c.variant) for c in cells), default=7)
-    print(f"  {'variant':<{width}}  seed  fold  cell_id           state", file=out)
+    repeats = study.dataset.repeats > 1  # the repeat column only where the cross-validation is repeated
+    print(f"  {'variant':<{width}}  seed  {'repeat  ' if repeats else ''}fold  cell_id           state", file=out)
     for c in cells:
         fold = "all" if c.fold < 0 else str(c.fold)
-        print(f"  {c.variant:<{width}}  {c.seed:>4}  {fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
+        repeat = f"{c.repeat:>6}  " if repeats else ""
+        print(f"  {c.variant:<{width}}  {c.seed:>4}  {repeat}{fold:>4}  {c.cell_id}  {states[c.cell_id]}", file=out)
     todo = sum(1 for s in states.values() if not s.startswith("COMPLETE"))  # also "COMPLETE, no MLflow run"
     print(
         f"{todo} to run, {len(cells) - todo} already complete ({study.budget.trials_per_cell} trial(s) per cell)",
@@ -77,25 +81,37 @@ def print_plan(study: StudyConfig, cells: list[Cell], states: dict[str, str], ou
     )
 
 
-def dry_run(study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot: str | None = None) -> int:
-    """--dry-run: the plan (complete cells whose MLflow run is gone shown so) and, with `pilot`, the design's power.
-
-    Writes nothing."""
+def dry_run(
+    study: StudyConfig, cells: list[Cell], states: dict[str, str], pilot: str | None = None, margin: float | None = None
+) -> int:
+    """--dry-run: the plan (complete cells whose MLflow run is gone shown so) and, with `pilot`, the design's power
+    and which design reaches the margin (`margin`, else the study's report.margin, else the report's default; in
+    the primary metric's units). Writes nothing."""
     from ablations.storage.integrity import with_tracking_states
 
     print_plan(study, cells, with_tracking_states(study, cells, states))
-    return pilot_power(pilot, cells, study) if pilot else EXIT_OK
+    return pilot_power(pilot, cells, study, margin) if pilot else EXIT_OK
 
 
-def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig) -> int:
-    """--dry-run --pilot: the power of this study's design, estimated from a pilot's export (docs/statistics.md)."""
+def pilot_power(pilot: str, cells: list[Cell], study: StudyConfig, margin: float | None = None) -> int:
+    """--dry-run --pilot: the power of this study's design and the designs that reach a margin, estimated from a
+    pilot's export (docs/statistics.md)."""
+    from ablations.report.compare.settings import Settings
     from ablations.report.read.load import ReportInputError
-    from ablations.report.rendering.pilot import pilot_estimate
+    from ablations.report.rendering.pilot import margin_plan, pilot_estimate
 
-    variants = len({c.variant for c in cells}) - 1
+    variants = len({c.variant for c in cells})
+    folds, seeds, repeats = len({c.fold for c in cells}), len({c.seed for c in cells}), study.dataset.repeats
+    data = validate(DataConfig, data_section(study))
+    protocol = DATASETS.get(data.name).protocol(data.protocol_name)
+    report = study.report
+    margin = margin if margin is not None else getattr(report, "margin", None)
+    settings = Settings(margin=margin, metric=getattr(report, "metric", None), objective=study.objective.metric)
+    seeding = resolve(study, cells[0].overrides).train.seeding if cells else "per_fold"
     try:
-        print(pilot_estimate(pilot, len({c.fold for c in cells}), len({c.seed for c in cells}), variants,
-                             n_folds_of(study.dataset.protocol)))  # fmt: skip
+        print(pilot_estimate(pilot, folds, seeds, variants - 1, n_folds_of(data.protocol_name)))
+        print(margin_plan(pilot, settings.checked(), (folds, seeds, repeats), variants,
+                          n_folds_of(data.protocol_name), protocol.can_reshuffle, seeding))  # fmt: skip
     except ReportInputError as err:
         print(f"error: --pilot: {err}", file=sys.stderr)
         return EXIT_INVALID

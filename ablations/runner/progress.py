@@ -53,7 +53,8 @@ def cell_epochs(study: StudyConfig, cell: Cell) -> int | None:
 def running_line(study: StudyConfig, cell: Cell | None, attrs: dict[str, Any], steps: dict[int, float]) -> str:
     """`full s0 f0: epoch 3/8, val/accuracy 0.412` for a running trial (epochs as the training numbers them)."""
     if cell is not None:
-        name = f"{cell.variant} s{cell.seed} f{'all' if cell.fold < 0 else cell.fold}"
+        repeat = f" r{cell.repeat}" if cell.repeat else ""
+        name = f"{cell.variant} s{cell.seed}{repeat} f{'all' if cell.fold < 0 else cell.fold}"
     else:
         name = f"{attrs.get('variant', '?')} s{attrs.get('seed', '?')} f{attrs.get('fold', '?')}"
     if not steps:

@@ -1,4 +1,4 @@
-"""Cells (variant x seed x fold): enumerating a study's cells and their identity hashes."""
+"""Cells (variant x seed x repeat x fold): enumerating a study's cells and their identity hashes."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ ALL_FOLDS = -1  # fold of a cell whose tuning trials span every fold (budget.fol
 
 @dataclass(frozen=True)
 class Cell:
-    """One unit of exactly-once work: a variant (named overrides + factor levels) at one seed and fold."""
+    """One unit of exactly-once work: a variant (named overrides + factor levels) at one seed, repeat and fold."""
 
     variant: str
     overrides: dict[str, Any]
@@ -34,15 +34,19 @@ class Cell:
     factors: dict[str, Any] = field(default_factory=dict)  # factor path -> level of this cell
     folds: tuple[int, ...] = ()  # folds a trial of this cell runs (one, or all of them for ALL_FOLDS)
     description: str = ""  # the named variant's one-line description (study file); not part of cell_id
+    repeat: int = 0  # cross-validation repeat (data.repeat: 0 = the protocol's own actor grouping)
 
     def describe(self) -> str:
-        """`variant seed=S fold=F` for logs and progress bars."""
+        """`variant seed=S fold=F` (`... repeat=R fold=F` for a reshuffled repeat) for logs and progress bars."""
         fold = "all" if self.fold == ALL_FOLDS else self.fold
-        return f"{self.variant} seed={self.seed} fold={fold}"
+        repeat = f" repeat={self.repeat}" if self.repeat else ""
+        return f"{self.variant} seed={self.seed}{repeat} fold={fold}"
 
 
 def cell_id(cfg: Any, seed: int, fold: int) -> str:
-    """sha256 of the canonical JSON of the resolved config minus runtime knobs, plus seed and fold (16 hex)."""
+    """sha256 of the canonical JSON of the resolved config minus runtime knobs, plus seed and fold (16 hex).
+
+    The repeat is in the config (`data.repeat`), and so is `train.seeding`: both change what a cell computes."""
     flat = flatten(cfg.model_dump(mode="json"))
     ident = {k: v for k, v in flat.items() if k not in RUNTIME_KEYS}
     # the dataset location is a path (runtime), but generated vs real data is not
@@ -95,8 +99,9 @@ def enumerate_cells(study: StudyConfig, source: str | None = None) -> list[Cell]
     seen: dict[str, str] = {}
     for label, name, levels, over in variant_overrides(study):
         where = f"variants.{name}" if name else "factors"
-        for seed in study.seeds:
-            over_seed = {**over, "train.seed": seed}
+        for seed, repeat in ((s, r) for s in study.seeds for r in range(study.dataset.repeats)):
+            # repeat 0 has no override: adding repeats to a study leaves its existing cells (and ids) as they were
+            over_seed = {**over, "train.seed": seed, **({"data.repeat": repeat} if repeat else {})}
             try:
                 cfg = resolve(study, over_seed)
             except ConfigError as err:
@@ -111,7 +116,7 @@ def enumerate_cells(study: StudyConfig, source: str | None = None) -> list[Cell]
                 seen[cid] = label
                 run_folds = tuple(folds) if fold == ALL_FOLDS else (fold,)
                 text = study.variant_description(name) if name else ""
-                cells.append(Cell(label, over_seed, seed, fold, cid, name, levels, run_folds, text))
+                cells.append(Cell(label, over_seed, seed, fold, cid, name, levels, run_folds, text, repeat))
     if problems:
         raise ConfigError(sorted(set(problems), key=problems.index), source)
     return cells

@@ -38,6 +38,11 @@ class DatasetSpec(Strict):
     folds: list[NonNegativeInt] | Literal["all"] = Field(
         default_factory=lambda: [0], description="folds to run (list of indices) or `all`"
     )
+    repeats: PositiveInt = Field(
+        1,
+        description="cross-validation repeats (actor k-fold protocols): repeat 0 is the protocol's own actor "
+        "grouping, repeat r > 0 a seeded reshuffle of the actors into groups (each runs `folds`; data.repeat)",
+    )
     options: dict[str, Any] = Field(
         default_factory=dict, description="extra `data` keys (dotted or nested): frames, image_size, n_mfcc, ..."
     )
@@ -183,7 +188,7 @@ class ReportRender(Strict):
         None,
         description="smallest difference that matters, declared before the study, in the primary metric's units "
         "(2 = 2 percentage points for % metrics; 0 = none: no 'equivalent' verdict); null = the report's default, "
-        "2 points (0.02 for MAE and Corr); docs/statistics.md",
+        "2 points (0.02 for MAE and Corr); docs/statistics.md; --dry-run --pilot says which design reaches it",
     )
     metric: str | None = Field(
         None,
@@ -228,7 +233,7 @@ class StudyConfig(Strict):
         default_factory=dict, description="grid: dotted config path -> levels to compare (crossed with variants)"
     )
     tune: dict[str, ParamSpec] = Field(default_factory=dict, description="dotted path -> distribution")
-    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="repeats")
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1, description="training seeds (train.seed)")
     budget: Budget = Field(default_factory=Budget)
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     sampler: SamplerCfg = Field(default_factory=TPESampler, description="sampler for tuned parameters")
@@ -297,6 +302,7 @@ def semantic_problems(study: StudyConfig) -> list[str]:
     overlap = set(study.factors) & set(study.tune)
     for key in sorted(overlap):
         problems.append(f"tune.{key}: is also a factor; a path is either compared (factors) or tuned (tune)")
+    problems += _repeat_problems(study)
     if study.budget.trials_per_cell > 1 and not study.tune:
         problems.append("budget.trials_per_cell: > 1 needs `tune` (an untuned cell is deterministic)")
     if study.pruner.kind == "wilcoxon" and study.budget.folds_per_trial != "all":
@@ -304,6 +310,26 @@ def semantic_problems(study: StudyConfig) -> list[str]:
     if not study.objective.metric.startswith("val/"):
         problems.append(f"objective.metric: '{study.objective.metric}' must be a validation metric (val/...)")
     return problems
+
+
+def _repeat_problems(study: StudyConfig) -> list[str]:
+    """`dataset.repeats` sets data.repeat per cell, on an actor k-fold protocol only."""
+    options = study.dataset.options
+    if "repeat" in options:
+        return ["dataset.options.repeat: set by the study per cell; use dataset.repeats: R (repeats 0..R-1)"]
+    if study.dataset.repeats == 1 or study.dataset.name not in DATASETS:
+        return []
+    adapter = DATASETS.get(study.dataset.name)
+    names = [p.name for p in adapter.protocols]
+    if study.dataset.protocol is not None and study.dataset.protocol not in names:
+        return []  # the data section's own check names it
+    protocol = adapter.protocol(study.dataset.protocol)
+    if not protocol.can_reshuffle:
+        kfold = [p.name for p in adapter.protocols if p.can_reshuffle]
+        return [f"dataset.repeats: {study.dataset.repeats} reshuffles the actor groups, which protocol "
+                f"'{protocol.name}' does not have; use an actor k-fold protocol "
+                f"({', '.join(kfold) or 'none here'})"]  # fmt: skip
+    return []
 
 
 def level_text(value: Any) -> str:

@@ -11,6 +11,7 @@ constants below; no other module spells them.
 from __future__ import annotations
 
 import json
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ STUDY, DATASET, PRESET = "study", "dataset", "preset"
 VARIANT, VARIANT_NAME, VARIANT_INDEX = "variant", "variant_name", "variant_index"
 VARIANT_DESCRIPTION = "variant_description"
 REFERENCE, SEED, FOLD, CELL_ID = "reference", "seed", "fold", "cell_id"
+REPEAT = "repeat"  # the cross-validation repeat (0: the protocol's own actor grouping); `fold` is within it
 FACTOR_PREFIX = "factor."  # factor.<dotted path> = the cell's level
 PROTOCOL, PROTOCOL_LABEL, SUBJECT_INDEPENDENT = "protocol", "protocol_label", "subject_independent"
 TRIAL_NUMBER, OPTUNA_STUDY, OPTUNA_STATE = "optuna.trial_number", "optuna.study", "optuna.state"
@@ -65,13 +67,14 @@ class RunHeader:
 
 
 def run_name(study: StudyConfig, cell: Cell, fold: int | None = None) -> str:
-    """A short run name: the variant, `s<seed>`, then the fold unless the study runs only one (`fold` for a
-    span-folds trial's fold run)."""
+    """A short run name: the variant, `s<seed>`, `r<repeat>` when the study repeats its cross-validation, then
+    the fold unless the study runs only one (`fold` for a span-folds trial's fold run)."""
+    repeat = f" r{cell.repeat}" if study.dataset.repeats > 1 else ""
     if fold is not None:
-        return f"{cell.variant} s{cell.seed} f{fold}"
+        return f"{cell.variant} s{cell.seed}{repeat} f{fold}"
     one_fold = isinstance(study.dataset.folds, list) and len(study.dataset.folds) == 1
     where = "" if one_fold else (" all folds" if cell.fold == ALL_FOLDS else f" f{cell.fold}")
-    return f"{cell.variant} s{cell.seed}{where}"
+    return f"{cell.variant} s{cell.seed}{repeat}{where}"
 
 
 def data_tags(cfg: Any) -> dict[str, str]:
@@ -99,6 +102,7 @@ def run_header(
         STUDY: study.name,
         DATASET: study.dataset.name,
         SEED: cell.seed,
+        REPEAT: cell.repeat,
         FOLD: "all" if fold == ALL_FOLDS else fold,
         PRESET: study.preset,
         VARIANT: cell.variant,
@@ -127,6 +131,14 @@ def _frame(value: Any) -> pd.DataFrame | None:
     return None if value is None else pd.DataFrame(**value)
 
 
+# a fold's cost figures: FoldRecord fields, MLflow metrics and runs.csv columns of these names (docs/training.md)
+COST = ("flops_per_clip", "latency_ms_per_clip", "seconds_per_epoch")
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, numbers.Real) else math.nan
+
+
 @dataclass(frozen=True)
 class FoldRecord:
     """What one trained fold's run holds besides its header."""
@@ -139,6 +151,10 @@ class FoldRecord:
     seconds: float
     device: str
     precision: str
+    # cost, measured by the run (avtca.training.cost); NaN in a backup written before they existed
+    flops_per_clip: float = math.nan
+    latency_ms_per_clip: float = math.nan
+    seconds_per_epoch: float = math.nan
     confusion: list[list[int]] | None = None
     class_names: list[str] = field(default_factory=list)
     per_class: pd.DataFrame | None = None
@@ -158,6 +174,7 @@ class FoldRecord:
             seconds=float(result.seconds),
             device=str(result.device),
             precision=str(result.precision),
+            **{k: _number(getattr(result, k, None)) for k in COST},
             confusion=None if confusion is None else [[int(x) for x in row] for row in confusion],
             class_names=list(getattr(result, "class_names", None) or []),
             per_class=getattr(result, "per_class", None),
@@ -166,8 +183,10 @@ class FoldRecord:
         )
 
     def final_metrics(self) -> dict[str, float]:
-        """The metrics logged once when the fold ends."""
-        return {**self.metrics, "best_epoch": self.best_epoch, "n_params": self.n_params, "seconds": self.seconds}
+        """The metrics logged once when the fold ends (cost figures that could not be measured left out)."""
+        cost = {k: getattr(self, k) for k in COST if math.isfinite(getattr(self, k))}
+        return {**self.metrics, "best_epoch": self.best_epoch, "n_params": self.n_params, "seconds": self.seconds,
+                **cost}  # fmt: skip
 
     def tags(self) -> dict[str, str]:
         """The tags set when the fold ends."""
@@ -179,6 +198,7 @@ class FoldRecord:
             "fold": self.fold, "history": self.history, "metrics": self.metrics, "best_epoch": self.best_epoch,
             "n_params": self.n_params, "seconds": self.seconds, "device": self.device, "precision": self.precision,
             "confusion": self.confusion, "class_names": self.class_names,
+            **{k: getattr(self, k) if math.isfinite(getattr(self, k)) else None for k in COST},
         }  # fmt: skip
         out["per_class"] = None if self.per_class is None else json.loads(self.per_class.to_json(orient="split"))
         out["predictions"] = (
@@ -198,6 +218,7 @@ class FoldRecord:
             seconds=float(backup["seconds"]),
             device=str(backup["device"]),
             precision=str(backup["precision"]),
+            **{k: _number(backup.get(k)) for k in COST},
             confusion=backup.get("confusion"),
             class_names=list(backup.get("class_names") or []),
             per_class=_frame(backup.get("per_class")),

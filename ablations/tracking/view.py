@@ -16,6 +16,7 @@ from ablations.tracking.record import (
     FOLD,
     FOLD_ROLE,
     ORDER_TAG,
+    REPEAT,
     ROLE,
     SEED,
     STUDY_ROLE,
@@ -36,10 +37,14 @@ def _padded(value: Any, width: int) -> str:
 
 def order_key(tags: Mapping[str, Any]) -> str:
     """The run's place in the study (its ORDER_TAG value): "0" for the parent; for a cell's run, the variant's
-    position in the study file, then seed, fold and trial; a fold run under a trial spanning folds follows it."""
+    position in the study file, then seed, repeat, fold and trial; a fold run under a trial spanning folds follows
+    it."""
     if tags.get(ROLE) == STUDY_ROLE:
         return "0"
     parts = ["1", _padded(tags.get(VARIANT_INDEX, 9999), 4), _padded(tags.get(SEED, ""), 10)]
+    repeat = str(tags.get(REPEAT, "0"))
+    if repeat not in ("", "0"):  # a reshuffled repeat after the seed's repeat 0 ('r' sorts after digits)
+        parts.append("r" + _padded(repeat, 3))
     if tags.get(ROLE) == FOLD_ROLE:  # under its trial, whose fold is "all"
         parts += ["all", _padded(tags.get(TRIAL_NUMBER, ""), 7), _padded(tags.get(FOLD, ""), 3)]
     else:

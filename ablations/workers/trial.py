@@ -107,7 +107,8 @@ class Objective:
     def __call__(self, trial: Any) -> float:
         s, c = self.study, self.cell
         cfg = resolve(s, {**c.overrides, **trial_overrides(s, c, trial), **self.runtime})
-        for key, value in {"cell_id": c.cell_id, "variant": c.variant, "seed": c.seed, "fold": c.fold}.items():
+        attrs = {"cell_id": c.cell_id, "variant": c.variant, "seed": c.seed, "repeat": c.repeat, "fold": c.fold}
+        for key, value in attrs.items():
             trial.set_user_attr(key, value)
         results: list[Any] = []
         try:

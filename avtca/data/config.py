@@ -10,6 +10,7 @@ from pydantic import (
     Field,
     GetJsonSchemaHandler,
     ModelWrapValidatorHandler,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     PrivateAttr,
@@ -83,6 +84,9 @@ class DataConfig(Strict):
     root: str = "synthetic"  # a directory, or `synthetic`: generate the dataset in its real format (cached)
     cache: str = runtime(default_factory=_default_cache)  # a location: outside a cell's identity
     protocol: str | None = None  # None = the dataset's default (the first of its adapter's protocols)
+    # which actor grouping: 0 = the protocol's own; r > 0 = reshuffle r of the actors (actor k-fold protocols;
+    # a study's `dataset.repeats` sets it per cell: repeated cross-validation, docs/studies.md)
+    repeat: NonNegativeInt = 0
     frames: PositiveInt = 15
     image_size: PositiveInt = 224
     audio_features: Literal["mfcc", "logmel"] = "mfcc"
@@ -169,6 +173,22 @@ class DataConfig(Strict):
                 "protocol_mismatch",
                 "'{value}' is not a protocol of {name}; one of {allowed}{hint}",
                 {"value": value, "name": name, "allowed": ", ".join(allowed), "hint": suggest(value, allowed)},
+            )
+        return value
+
+    @field_validator("repeat", mode="after")
+    @classmethod
+    def _repeat_needs_reshuffling(cls, value: int, info: ValidationInfo) -> int:
+        name, protocol = info.data.get("name"), info.data.get("protocol")
+        if value == 0 or name not in DATASETS:
+            return value
+        chosen = DATASETS.get(name).protocol(protocol) if protocol else DATASETS.get(name).protocols[0]
+        if not chosen.can_reshuffle:
+            raise PydanticCustomError(
+                "repeat_needs_kfold",
+                "repeat {value}: protocol '{protocol}' has one fixed grouping; reshuffled actor groups need an "
+                "actor k-fold protocol",
+                {"value": value, "protocol": chosen.name},
             )
         return value
 

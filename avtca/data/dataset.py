@@ -68,14 +68,14 @@ def _targets(cfg: DataConfig, prepared: Prepared) -> tuple[np.ndarray, np.ndarra
 
 
 def build_splits(cfg: DataConfig, fold: int = 0, seed: int = 0, progress: bool = True) -> Splits:
-    """Train/val/test datasets for `cfg`'s protocol; prepares the cache first when it is missing."""
+    """Train/val/test datasets for `cfg`'s protocol (actor grouping `cfg.repeat`); prepares the cache if missing."""
     info = dataset_info(cfg)
     prepared = ensure_prepared(cfg, progress=progress)
     target, usable = _targets(cfg, prepared)
     actors = [prepared.actors[i] for i in usable]
     official = [prepared.splits[i] for i in usable] if prepared.splits is not None else None
     protocol = DATASETS.get(cfg.name).protocol(cfg.protocol_name)
-    parts = split_indices(protocol, actors, fold=fold, seed=seed, official=official)
+    parts = split_indices(protocol, actors, fold=fold, seed=seed, official=official, repeat=cfg.repeat)
     audio = torch.from_numpy(prepared.audio)
     video = torch.from_numpy(prepared.video)
     target_t = torch.from_numpy(np.ascontiguousarray(target))

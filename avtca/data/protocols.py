@@ -1,15 +1,16 @@
-"""Evaluation protocols: which clips train, validate and test, deterministic given (fold, seed).
+"""Evaluation protocols: which clips train, validate and test, deterministic given (fold, seed, repeat).
 
 The machinery is generic; which protocols a dataset accepts (and their dataset facts, such as the actors of
 a published fixed split) are listed on its adapter (`DatasetAdapter.protocols`, the first is its default).
 A protocol name means one protocol in every dataset that lists it, so code that has only the name (reports,
-the study planner) can ask `n_folds_of(name)` and `K_FOLDS`.
+the study planner) can ask `n_folds_of(name)` and `K_FOLDS`. Actor k-fold protocols can also be repeated with
+reshuffled actor groups (`data.repeat`, `reshuffled`): repeat 0 is the protocol's own grouping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,6 +32,7 @@ class Protocol:
     name: str
     subject_independent: bool = True  # no speaker appears in two parts
     needs_actor_count: bool = False  # its folds depend on the dataset's number of actors (adapter.n_actors)
+    can_reshuffle: bool = False  # repeat r > 0 regroups the actors (`reshuffled`): actor k-fold protocols
 
     @property
     def n_folds(self) -> int:
@@ -49,13 +51,25 @@ class Protocol:
         """Train/val/test indices of fold `fold` (already range-checked) for clips of these actors."""
         raise NotImplementedError
 
+    def reshuffled(self, repeat: int) -> Protocol:
+        """This protocol on the actor grouping of cross-validation repeat `repeat` (0: its own grouping)."""
+        if repeat == 0:
+            return self
+        raise ValueError(f"protocol '{self.name}' has one fixed grouping; repeat {repeat} needs actor k-fold")
+
 
 @dataclass(frozen=True)
 class ActorKFold(Protocol):
-    """Actors sorted into k consecutive groups; fold i tests on group i, validates on group i+1 (cyclic)."""
+    """Actors sorted into k consecutive groups; fold i tests on group i, validates on group i+1 (cyclic).
+
+    Repeat r > 0 (`reshuffled(r)`) groups a seeded permutation of the actors instead (`actor_folds`), with the
+    same roles: the repeated cross-validation of docs/statistics.md. Its name stays the protocol's.
+    """
 
     k: int
+    repeat: int = 0
     needs_actor_count = True
+    can_reshuffle = True
 
     @property
     def name(self) -> str:  # type: ignore[override]
@@ -75,11 +89,16 @@ class ActorKFold(Protocol):
         return f"{k}-fold subject-independent ({size} actors/fold; val = next fold)"
 
     def split(self, actors: np.ndarray, fold: int, seed: int, official: Sequence[str] | None) -> SplitIndex:
-        groups = actor_folds(actors.tolist(), self.k)
+        groups = actor_folds(actors.tolist(), self.k, self.repeat)
         if fold >= len(groups):
             raise ValueError(f"fold {fold}: only {len(groups)} actor groups (one per actor) can be formed")
         test_actors, val_actors = set(groups[fold]), set(groups[(fold + 1) % len(groups)])
         return _by_actor(actors, test_actors, val_actors)
+
+    def reshuffled(self, repeat: int) -> ActorKFold:
+        if repeat < 0:
+            raise ValueError(f"repeat {repeat}: expected 0 (the protocol's grouping) or a positive reshuffle")
+        return replace(self, repeat=repeat)
 
 
 @dataclass(frozen=True)
@@ -162,19 +181,27 @@ def split_indices(
     fold: int = 0,
     seed: int = 0,
     official: Sequence[str] | None = None,
+    repeat: int = 0,
 ) -> SplitIndex:
-    """Train/val/test indices for `protocol`; `official` holds each clip's split name (OfficialSplit)."""
+    """Train/val/test indices for `protocol`; `official` holds each clip's split name (OfficialSplit); `repeat`
+    picks a reshuffled actor grouping (actor k-fold protocols; 0 = the protocol's own)."""
     folds, name = protocol.n_folds, protocol.name
     if not 0 <= fold < folds:
         raise ValueError(f"fold {fold} is out of range for protocol '{name}' ({folds} fold(s): 0..{folds - 1})")
-    return protocol.split(np.asarray(actors, dtype=object), fold, seed, official)
+    return protocol.reshuffled(repeat).split(np.asarray(actors, dtype=object), fold, seed, official)
 
 
-def actor_folds(actors: Sequence[str], k: int) -> list[list[str]]:
-    """Sorted actors in k consecutive, near-equal groups (RAVDESS 6 folds: actors 1-4, 5-8, ...)."""
+RESHUFFLE_SEED = 0  # fixed, not train.seed: every variant and seed of a repeat is tested on the same actor groups
+
+
+def actor_folds(actors: Sequence[str], k: int, repeat: int = 0, seed: int = RESHUFFLE_SEED) -> list[list[str]]:
+    """Actors in k near-equal groups: repeat 0 sorted and consecutive (RAVDESS 6 folds: actors 1-4, 5-8, ...);
+    repeat r > 0 a permutation of the sorted actors drawn from numpy's generator seeded with [seed, r]."""
     ordered = sorted(set(actors), key=_actor_sort_key)
     if len(ordered) < 3:
         raise ValueError(f"actor k-fold needs at least 3 actors, found {len(ordered)}: {ordered}")
+    if repeat > 0:
+        ordered = [ordered[i] for i in np.random.default_rng([seed, repeat]).permutation(len(ordered))]
     k = min(k, len(ordered))
     return [list(g) for g in np.array_split(np.array(ordered, dtype=object), k)]
 

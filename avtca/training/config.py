@@ -42,6 +42,10 @@ class TrainConfig(Strict):
     channels_last: bool = False
     compile: bool = False
     seed: int = 0
+    # per_fold: each (repeat, fold) of a seed starts from its own initial weights and batch order, seeded from
+    # (seed, data.repeat, fold); shared: every fold of a seed from the same ones (train.seed itself; the only
+    # behaviour before per_fold existed). The fold-level tests assume per_fold (docs/statistics.md).
+    seeding: Literal["per_fold", "shared"] = "per_fold"
     deterministic: bool = False
     # runtime knobs: where and how fast a run goes, never its result (outside a cell's identity)
     device: str = runtime("auto")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import random
 import warnings
@@ -23,6 +24,19 @@ def seed_everything(seed: int, deterministic: bool = False) -> None:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.benchmark = False
+
+
+def run_seed(seed: int, fold: int = 0, repeat: int = 0, seeding: str = "per_fold") -> int:
+    """The seed of one run: `seed` itself (`shared`), or derived from (seed, repeat, fold) (`per_fold`).
+
+    Derived by hashing, so neighbouring seeds and folds get unrelated streams and the same cell always the same.
+    """
+    if seeding == "shared":
+        return seed
+    if seeding != "per_fold":
+        raise ValueError(f"train.seeding: '{seeding}' is not one of per_fold, shared")
+    digest = hashlib.sha256(f"avtca-run-seed/{seed}/{repeat}/{fold}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") & 0x7FFFFFFF
 
 
 def seed_worker(worker_id: int) -> None:

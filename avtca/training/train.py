@@ -19,10 +19,18 @@ from avtca.models.config import ModelConfig
 from avtca.models.model import create_model
 from avtca.models.weights import write_checkpoint
 from avtca.training.config import EvalConfig, TrainConfig
+from avtca.training.cost import measure
 from avtca.training.evaluate import evaluate, prediction_frame, robustness_conditions, robustness_evaluations
 from avtca.training.loop import Report, fit
 from avtca.training.progress import SILENT, Progress, check_progress
-from avtca.training.runtime import data_generator, resolve_device, seed_everything, seed_worker, torch_threads
+from avtca.training.runtime import (
+    data_generator,
+    resolve_device,
+    run_seed,
+    seed_everything,
+    seed_worker,
+    torch_threads,
+)
 
 
 class RunConfig(Protocol):
@@ -55,6 +63,11 @@ class TrainResult:
     n_params: int
     seconds: float
     monitor: str = "val/accuracy"
+    # cost (avtca.training.cost): FLOPs and latency of one test clip's forward pass; mean epoch wall time
+    flops_per_clip: int | None = None
+    latency_ms_per_clip: float | None = None
+    seconds_per_epoch: float | None = None
+    seed: int | None = None  # the seed the run's randomness came from (train.seeding: derived per fold, or shared)
     stopped_early: bool = False
     task: str = "classification"
     fold: int = 0
@@ -66,8 +79,10 @@ class TrainResult:
     predictions: pd.DataFrame | None = field(default=None, repr=False)
 
 
-def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: torch.device) -> dict:
-    """DataLoaders for train (shuffled by a seeded generator), val and test."""
+def make_loaders(
+    splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, device: torch.device, seed: int | None = None
+) -> dict:
+    """DataLoaders for train (shuffled by a generator seeded with `seed`, train.seed if None), val and test."""
     common = {
         "num_workers": train_cfg.num_workers,
         "pin_memory": device.type == "cuda",
@@ -80,7 +95,7 @@ def make_loaders(splits: Any, train_cfg: TrainConfig, eval_cfg: EvalConfig, devi
             splits.train,
             batch_size=train_cfg.batch_size,
             shuffle=True,
-            generator=data_generator(train_cfg.seed),
+            generator=data_generator(train_cfg.seed if seed is None else seed),
             drop_last=train_cfg.drop_last and len(splits.train) > train_cfg.batch_size,
             **common,
         ),
@@ -108,17 +123,21 @@ def train(cfg: RunConfig, fold: int = 0, report: Report | None = None, progress:
     progress = check_progress(progress)
     start = time.perf_counter()
     tcfg = cfg.train
+    # train.seeding per_fold: each (repeat, fold) of a seed its own initial weights and batch order (a seed shared
+    # by every fold is a term the fold-level tests cannot see: docs/statistics.md); shared: train.seed itself
+    seed = run_seed(tcfg.seed, fold, cfg.data.repeat, tcfg.seeding)
     with torch_threads(tcfg.threads):
-        seed_everything(tcfg.seed, tcfg.deterministic)
+        seed_everything(seed, tcfg.deterministic)
+        # the split's own seed stays train.seed (a random split is the same for every seeding)
         splits = build_splits(cfg.data, fold=fold, seed=tcfg.seed, progress=progress is not SILENT)
         info = splits.info
         _check_head(cfg, info.task)
         # re-seed so the initial weights do not depend on how much randomness data preparation used
-        seed_everything(tcfg.seed, tcfg.deterministic)
+        seed_everything(seed, tcfg.deterministic)
         model = create_model(cfg.model)
         n_params = sum(p.numel() for p in model.parameters())
         device = resolve_device(tcfg.device)
-        loaders = make_loaders(splits, tcfg, cfg.eval, device)
+        loaders = make_loaders(splits, tcfg, cfg.eval, device, seed)
         fitted = fit(model, loaders, tcfg, info.task, report=report, progress=progress, device=device)
 
         common = {"device": device, "precision": fitted.precision, "loss_fn": fitted.loss_fn}
@@ -136,6 +155,7 @@ def train(cfg: RunConfig, fold: int = 0, report: Report | None = None, progress:
             for evaluation in robust[split].values():
                 metrics.update(evaluation.metrics)
         predictions = _predictions(splits.test, info.task, {"clean": evals["test"], **robust.get("test", {})})
+        cost = measure(model, fitted.net, splits.test, device, fitted.precision, fitted.history)
 
     class_names = list(info.class_names) if info.class_names else None
     cm = per_class = None
@@ -164,6 +184,10 @@ def train(cfg: RunConfig, fold: int = 0, report: Report | None = None, progress:
         protocol_label=getattr(info, "protocol_label", ""),
         subject_independent=getattr(info, "subject_independent", None),
         predictions=predictions,
+        flops_per_clip=cost.flops_per_clip,
+        latency_ms_per_clip=cost.latency_ms_per_clip,
+        seconds_per_epoch=cost.seconds_per_epoch,
+        seed=seed,
     )
 
 

@@ -181,7 +181,7 @@ def test_export_writes_sorted_per_clip_predictions_and_descriptions_byte_identic
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
     text = (tmp_path / "a" / "predictions.csv").read_text()
     lines = text.splitlines()
-    assert lines[0] == "variant,seed,fold,condition,clip,actor,target,prediction"
+    assert lines[0] == "variant,seed,repeat,fold,condition,clip,actor,target,prediction"
     assert "run_id" not in lines[0] and "seconds" not in lines[0]
     # the spanning trial's mean run has no predictions; its two fold runs do (3 rows per chosen run)
     assert len(lines) - 1 == 7 * 3

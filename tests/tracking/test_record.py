@@ -41,6 +41,7 @@ def _result(kappa: float) -> SimpleNamespace:
         metrics={"val/accuracy": 0.7, "test/accuracy": 0.6, "test/uar": 0.6, "test/f1_macro": 0.5,
                  "test/f1_weighted": 0.5, "test/kappa": kappa},  # fmt: skip
         best_epoch=2, n_params=123, seconds=1.5, device="cpu", precision="off",
+        flops_per_clip=4_000_000, latency_ms_per_clip=2.5, seconds_per_epoch=0.5,
         confusion=np.array([[1, 0], [1, 0]]), class_names=["neutral", "calm"],
         per_class=pd.DataFrame({"recall": [1.0, 0.0]}, index=["neutral", "calm"]), predictions=predictions,
         state_dict=None,
@@ -80,6 +81,37 @@ def test_a_registered_metric_reaches_the_run_and_runs_csv(kappa, tracker, tmp_pa
     runs = pd.read_csv(export_from_mlflow("record", tracker.uri, tmp_path / "report"))
     assert dict(zip(runs["variant"], runs["test/kappa"], strict=True)) == {"full": 0.4, "audio_only": 0.1}
     assert set(runs["n_params"]) == {123} and "protocol" in runs.columns
+    # the cost a run measures (avtca.training.cost) is a plain column beside n_params and seconds
+    assert runs[["flops_per_clip", "latency_ms_per_clip", "seconds_per_epoch"]].drop_duplicates().values.tolist() == [
+        [4_000_000, 2.5, 0.5]
+    ]
+    assert set(runs["repeat"]) == {0} and list(runs.columns[6:9]) == ["seed", "repeat", "fold"]
+
+
+def test_repeats_reach_the_runs_and_runs_csv_keeps_one_row_per_cell(tracker, tmp_path):
+    study = StudyConfig.model_validate({**STUDY, "dataset": {**STUDY["dataset"], "protocol": "actor6fold",
+                                                             "repeats": 2}})  # fmt: skip
+    parent = tracker.parent_run({})
+    for cell in enumerate_cells(study):
+        trial = optuna.trial.FixedTrial({"variant": cell.variant})
+        result = _result(0.1 * (1 + cell.repeat))
+        Objective(study, cell, tracker, parent, train_fn=lambda cfg, fold, report, progress, r=result: r)(trial)
+        tracker.end(trial.user_attrs["mlflow_run_id"], "FINISHED")
+    runs = pd.read_csv(export_from_mlflow("record", tracker.uri, tmp_path / "report"))
+    assert runs[["variant", "seed", "repeat", "fold"]].values.tolist() == [
+        ["full", 0, 0, 0], ["full", 0, 1, 0], ["audio_only", 0, 0, 0], ["audio_only", 0, 1, 0]
+    ]  # fmt: skip
+    assert runs["test/kappa"].round(3).tolist() == [0.1, 0.2, 0.1, 0.2] and "data.repeat" not in runs.columns
+    predictions = pd.read_csv(tmp_path / "report" / "predictions.csv")
+    assert list(predictions.columns[:4]) == ["variant", "seed", "repeat", "fold"] and len(predictions) == 8
+
+
+def test_a_backup_from_before_the_cost_fields_replays_without_them():
+    backup = FoldRecord.from_result(_result(0.3), fold=0).to_backup()
+    assert backup["flops_per_clip"] == 4_000_000
+    old = {k: v for k, v in backup.items() if k not in ("flops_per_clip", "latency_ms_per_clip", "seconds_per_epoch")}
+    final = FoldRecord.from_backup(old).final_metrics()
+    assert "flops_per_clip" not in final and final["n_params"] == 123
 
 
 def test_the_backup_replays_what_the_live_run_logged(kappa, tracker):

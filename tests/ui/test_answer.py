@@ -87,6 +87,12 @@ def test_runs_sort_parent_first_then_study_order_with_fold_runs_after_their_tria
     ]
     ranked = sorted(range(len(tags)), key=lambda i: order_key(tags[i]))
     assert ranked == [2, 5, 6, 3, 1, 0, 4]
+    # repeated cross-validation: a seed's repeats in order, each repeat's folds in order (repeat 0 keeps its key)
+    cells = [{"avtca.role": "trial", "variant_index": 0, "seed": 0, "repeat": r, "fold": f, "optuna.trial_number": 0}
+             for r, f in ((1, 0), (0, 5), (10, 0), (2, 1), (0, 0), (2, 0))]  # fmt: skip
+    ranked = sorted(cells, key=order_key)
+    assert [(c["repeat"], c["fold"]) for c in ranked] == [(0, 0), (0, 5), (1, 0), (2, 0), (2, 1), (10, 0)]
+    assert order_key(cells[4]) == order_key({k: v for k, v in cells[4].items() if k != "repeat"})
 
 
 def test_the_view_sorts_by_the_order_tag_and_shows_the_main_metric():

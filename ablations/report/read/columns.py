@@ -63,8 +63,10 @@ TASK_METRICS: Mapping[str, tuple[str, ...]] = _Live(registry.TASKS, lambda task:
 # the columns every runs.csv row carries (docs/ARCHITECTURE.md, "runs.csv"); trial/run_id/state are optional
 IDENTITY_COLUMNS = ("study", "dataset", "protocol", "subject_independent", "variant", "reference", "seed", "fold")
 OPTIONAL_COLUMNS = ("trial", "run_id", "state")
-# a cross-validation repeat with reshuffled actor groups (int, 0 when absent); `fold` is numbered within the repeat
+# a cross-validation repeat with reshuffled actor groups (int, 0 when absent); `fold` is numbered within the repeat;
+# every export writes it (ablations.report.read.export)
 REPEAT = "repeat"
+CELL_KEYS = ("variant", "seed", REPEAT, "fold")  # one cell of a study: the key of runs.csv's siblings' rows
 # what a cell cost, per clip or per run (numbers; optional, NaN where not measured), with how a table shows them
 COST_COLUMNS = {
     "n_params": "parameters",

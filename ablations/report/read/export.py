@@ -8,16 +8,21 @@ from typing import Any
 
 import pandas as pd
 
-from ablations.report.read.columns import IDENTITY_COLUMNS, OPTIONAL_COLUMNS
+from ablations.report.read.columns import CELL_KEYS, IDENTITY_COLUMNS, OPTIONAL_COLUMNS, REPEAT
 from ablations.report.read.files import write_csv
 from ablations.report.read.load import ReportInputError
 from ablations.report.read.select import select_cells, study_objective, trials_frame
 from ablations.tracking.cellset import keep_current
+from ablations.tracking.record import REPEAT as REPEAT_TAG
 from ablations.tracking.record import TRIAL_NUMBER, VARIANT_DESCRIPTION, VARIANT_INDEX
 
 _SPLIT_ORDER = {"val": 0, "test": 1, "val_robust": 2, "test_robust": 3, "train": 4}
 # columns that differ between two runs of the same study with the same results: ids and timings
-VOLATILE = ("run_id", "start_time", "seconds")
+VOLATILE = ("run_id", "start_time", "seconds", "latency_ms_per_clip", "seconds_per_epoch")
+# runs.csv's leading columns: the identity columns with the repeat before the fold it numbers
+_FOLD = IDENTITY_COLUMNS.index("fold")
+REPEAT_PARAM = "data.repeat"  # the `repeat` column already (one name for one thing)
+LEADING = (*IDENTITY_COLUMNS[:_FOLD], REPEAT, *IDENTITY_COLUMNS[_FOLD:])
 
 
 def _volatile(col: str) -> bool:
@@ -45,11 +50,16 @@ def write_stable(path: Path, frame: pd.DataFrame) -> bool:
     return True
 
 
+def _repeat(tags: dict[str, Any]) -> int:
+    """A run's repeat (runs logged before repeats existed: 0, the protocol's own grouping)."""
+    return int(tags.get(REPEAT_TAG, 0))
+
+
 def _study_position(r: dict[str, Any]) -> tuple:
-    """Study-file order (tag variant_index, from the runner) then seed and fold."""
+    """Study-file order (tag variant_index, from the runner) then seed, repeat and fold."""
     t = r["tags"]
     index = t.get(VARIANT_INDEX)
-    return (int(index) if str(index).isdigit() else 10**9, int(t.get("seed", 0)), str(t.get("fold", "")))
+    return (int(index) if str(index).isdigit() else 10**9, int(t.get("seed", 0)), _repeat(t), str(t.get("fold", "")))
 
 
 def _metric_key(col: str) -> tuple:
@@ -61,7 +71,7 @@ def runs_frame(done: list[dict[str, Any]], study_name: str) -> pd.DataFrame:
     """runs.csv rows from the chosen run dicts: identity, factor and varying-parameter columns, final metrics."""
     varying = sorted(
         k for k in {k for r in done for k in r["params"]}
-        if "." in k and len({r["params"].get(k) for r in done}) > 1
+        if "." in k and k != REPEAT_PARAM and len({r["params"].get(k) for r in done}) > 1
     )  # fmt: skip
     records = []
     if all(VARIANT_INDEX in r["tags"] for r in done):
@@ -76,6 +86,7 @@ def runs_frame(done: list[dict[str, Any]], study_name: str) -> pd.DataFrame:
             "variant": t["variant"],
             "reference": str(t.get("reference", "false")).lower() == "true",
             "seed": int(t["seed"]),
+            REPEAT: _repeat(t),
             "fold": int(t["fold"]),
             "trial": t.get(TRIAL_NUMBER, t.get("trial", "")),
             "run_id": r["run_id"],
@@ -93,33 +104,33 @@ def runs_frame(done: list[dict[str, Any]], study_name: str) -> pd.DataFrame:
             if "/" in k and k.split("/", 1)[0] in _SPLIT_ORDER:
                 rec[k] = v
             elif "/" not in k:
-                rec.setdefault(k, v)  # best_epoch, n_params, seconds
+                rec.setdefault(k, v)  # best_epoch, n_params, seconds, the cost figures (tracking.record.COST)
         records.append(rec)
     df = pd.DataFrame.from_records(records)
     if df.empty:
-        return pd.DataFrame(columns=[*IDENTITY_COLUMNS, *OPTIONAL_COLUMNS])
-    fixed = [*IDENTITY_COLUMNS, *OPTIONAL_COLUMNS]
+        return pd.DataFrame(columns=[*LEADING, *OPTIONAL_COLUMNS])
+    fixed = [*LEADING, *OPTIONAL_COLUMNS]
     metrics = sorted((c for c in df.columns if "/" in c), key=_metric_key)
     others = sorted(c for c in df.columns if c not in fixed and c not in metrics)
     return df[fixed + others + metrics]
 
 
 def _keyed(rows: list[dict[str, Any]], runs: pd.DataFrame, order: list[str]) -> pd.DataFrame:
-    keys = runs[["run_id", "variant", "seed", "fold"]]
+    keys = runs[["run_id", *CELL_KEYS]]
     df = pd.DataFrame.from_records(rows)
     if df.empty:
-        return pd.DataFrame(columns=["variant", "seed", "fold", *order])
+        return pd.DataFrame(columns=[*CELL_KEYS, *order])
     df = df.merge(keys, on="run_id", how="inner").drop(columns="run_id")
-    rest = sorted(c for c in df.columns if c not in ("variant", "seed", "fold", *order))
-    return df[["variant", "seed", "fold", *order, *rest]]
+    rest = sorted(c for c in df.columns if c not in (*CELL_KEYS, *order))
+    return df[[*CELL_KEYS, *order, *rest]]
 
 
-PREDICTION_COLUMNS = ("variant", "seed", "fold", "condition", "clip", "actor", "target", "prediction")
+PREDICTION_COLUMNS = (*CELL_KEYS, "condition", "clip", "actor", "target", "prediction")
 
 
 def predictions_frame(predictions: list[dict[str, Any]], runs: pd.DataFrame) -> pd.DataFrame:
     """predictions.csv: the chosen runs' per-clip test predictions, sorted by (variant in study order, seed,
-    fold, condition, clip); numbers parsed (integer classes stay integers) so re-exports are byte-identical."""
+    repeat, fold, condition, clip); numbers parsed (integer classes stay integers) so re-exports are byte-identical."""
     df = _keyed(predictions, runs, ["condition", "clip", "actor", "target", "prediction"])
     if df.empty:
         return pd.DataFrame(columns=list(PREDICTION_COLUMNS))
@@ -133,10 +144,10 @@ def predictions_frame(predictions: list[dict[str, Any]], runs: pd.DataFrame) -> 
 
 
 def _study_sorted(df: pd.DataFrame, runs: pd.DataFrame, then: list[str]) -> pd.DataFrame:
-    """`df` sorted by variant in study order (runs.csv keeps it), seed, fold, then the `then` columns."""
+    """`df` sorted by variant in study order (runs.csv keeps it), seed, repeat, fold, then the `then` columns."""
     rank = {v: i for i, v in enumerate(dict.fromkeys(runs["variant"]))}
     return df.sort_values(
-        ["variant", "seed", "fold", *then],
+        [*CELL_KEYS, *then],
         kind="stable",
         key=lambda col: col.map(rank) if col.name == "variant" else col,
     )

@@ -176,6 +176,7 @@ def check_runs(df: pd.DataFrame, where: str = "runs.csv") -> pd.DataFrame:
     df["fold"] = _int_column(df, "fold", where)
     # one cross-validation unless the export numbers its repeats; an empty cell is the first repeat
     df[REPEAT] = _int_column(df.assign(**{REPEAT: df[REPEAT].fillna(0)}), REPEAT, where) if REPEAT in df else 0
+    _check_non_negative(df, REPEAT, where)
     for col in (c for c in COST_COLUMNS if c in df.columns):
         df[col] = _number_column(df, col, where)
     df["reference"] = _bool_column(df, "reference", where)
@@ -214,6 +215,14 @@ def _check_values(df: pd.DataFrame, where: str) -> None:
                 raise ReportInputError(
                     f"{where}: missing column 'test/{metric}' for dataset '{dataset}' ({task} studies need {need})"
                 )
+
+
+def _check_non_negative(df: pd.DataFrame, col: str, where: str) -> None:
+    bad = df[col] < 0
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise ReportInputError(f"{where}: column '{col}', line {i + 2}: expected an integer >= 0, "
+                               f"got {df[col].iloc[i]}")  # fmt: skip
 
 
 def _check_cells(df: pd.DataFrame, where: str) -> None:
@@ -274,4 +283,6 @@ def load_predictions(path: Path) -> pd.DataFrame | None:
             raise ReportInputError(f"{path}: column '{col}', line {i + 2}: empty")
     df["seed"] = _int_column(df, "seed", str(path))
     df["fold"] = _int_column(df, "fold", str(path))
+    if REPEAT in df.columns:  # written by every export (ablations.report.read.export); optional when read
+        df[REPEAT] = _int_column(df, REPEAT, str(path))
     return df

@@ -11,7 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ablations.report.read.columns import METRICS, main_metric, task_of
-from ablations.tracking.record import FOLD_ROLE, ROLE, TRIAL_NUMBER
+from ablations.tracking.record import FOLD_ROLE, REPEAT, ROLE, TRIAL_NUMBER
 
 _NOT_TUNED = ("seed", "fold")
 
@@ -41,7 +41,7 @@ def study_objective(runs: list[dict[str, Any]]) -> SelectionObjective:
 
 def _group_key(run: dict[str, Any]) -> tuple:
     t = run["tags"]
-    base = (str(t["variant"]), int(t["seed"]))
+    base = (str(t["variant"]), int(t["seed"]), int(t.get(REPEAT, 0)))
     # a trial spanning folds is chosen as a whole: its fold runs share one group
     return base if t.get(ROLE) == FOLD_ROLE else (*base, int(t["fold"]))
 
@@ -54,7 +54,7 @@ def _score(runs: list[dict[str, Any]], metric: str) -> float:
 def select_cells(
     runs: list[dict[str, Any]], objective: SelectionObjective
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """One FINISHED run per (variant, seed, fold): the best trial by the objective where a cell has several.
+    """One FINISHED run per (variant, seed, repeat, fold): the best trial by the objective where a cell has several.
 
     Returns the chosen runs and one record per finished trial (variant, seed, number, value, run).
     """
@@ -87,7 +87,8 @@ def trials_frame(trials: list[dict[str, Any]], objective: SelectionObjective) ->
     """optuna.csv (Optuna's trials_dataframe layout) when some cell has several trials, else an empty frame."""
     by_cell: dict[tuple, list[dict[str, Any]]] = {}
     for t in trials:
-        by_cell.setdefault((t["variant"], t["seed"], t["run"]["tags"].get("fold")), []).append(t)
+        tags = t["run"]["tags"]
+        by_cell.setdefault((t["variant"], t["seed"], tags.get(REPEAT, 0), tags.get("fold")), []).append(t)
     by_cell = {k: v for k, v in by_cell.items() if len(v) > 1}  # only tuned cells have an optimisation history
     if not by_cell:
         return pd.DataFrame()

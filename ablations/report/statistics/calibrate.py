@@ -51,10 +51,11 @@ def shipped_designs(studies: Path = ROOT / "studies") -> list[Design]:
             clips = 8 * int(syn.get("statements", 2)) * int(syn.get("repetitions", 1))
         k = K_FOLDS[data["protocol"]]
         folds = k if data.get("folds") == "all" else len(data.get("folds", [0]))
-        out.append(Design(name, actors, folds, len(spec.get("seeds", [0])), clips=clips))
+        independent = (spec.get("train") or {}).get("seeding", "per_fold") != "shared"  # avtca's default: per_fold
+        out.append(Design(name, actors, folds, len(spec.get("seeds", [0])), clips=clips, independent_init=independent))
     ravdess = next((d for d in out if d.name == "ravdess"), None)
     if ravdess is not None:
-        knobs = [replace(ravdess, independent_init=True),
+        knobs = [replace(ravdess, independent_init=not ravdess.independent_init),
                  replace(ravdess, seeds=1, repeats=ravdess.seeds, independent_init=True),
                  replace(ravdess, seeds=1, repeats=5, independent_init=True)]  # fmt: skip
         at = out.index(ravdess) + 1
@@ -161,19 +162,18 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
     p.add_argument("--studies", type=int, default=2000, help="simulated studies per (design, shares) cell")
     p.add_argument("--power-studies", type=int, default=1000, help="simulated studies per power point")
-    p.add_argument("--shares", default=None, help="measured shares to add to the sweep, e.g. train=0.2,seed=0.1")
+    p.add_argument("--shares", action="append", default=[],
+                   help="measured shares to add to the sweep, e.g. train=0.2,seed=0.1 (repeatable)")  # fmt: skip
     clips = "predictions.csv the clip noise is drawn from (default: the quickstart's; binomial without one)"
     p.add_argument("--predictions", type=Path, default=None, help=clips)
     p.add_argument("--write", action="store_true", help="update docs/statistics.md and its calibration figures")
     args = p.parse_args(argv)
     if args.studies < 50 or args.power_studies < 50:
         p.error("--studies and --power-studies need at least 50 simulated studies")
-    shares = SWEEP
-    if args.shares:
-        try:
-            shares = [*SWEEP, parse_shares(args.shares)]
-        except ValueError as e:
-            p.error(str(e))
+    try:
+        shares = [*SWEEP, *(parse_shares(text) for text in args.shares)]
+    except ValueError as e:
+        p.error(str(e))
     if args.predictions is not None and not args.predictions.is_file():
         p.error(f"--predictions: {args.predictions} is not a file")
     try:

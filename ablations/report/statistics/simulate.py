@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from avtca.data.protocols import actor_folds
+from avtca.data.protocols import RESHUFFLE_SEED, actor_folds
 
 TERMS = ("train", "seed", "coupling", "test")
 MODEL_SD = 0.035  # model noise per variant and unit (fraction): about 3.5 accuracy points seed to seed
@@ -94,23 +94,24 @@ class Design:
         return self.folds * self.repeats
 
     def label(self) -> str:
-        """E.g. 'ravdess 6x3' or 'ravdess 6x1 x3 repeats, independent init'."""
+        """E.g. 'ravdess 6x3, shared init' or 'ravdess 6x1 x3 repeats, independent init'."""
         reps = f" x{self.repeats} repeats" if self.repeats > 1 else ""
-        return f"{self.name} {self.folds}x{self.seeds}{reps}" + (", independent init" if self.independent_init else "")
+        init = "independent init" if self.independent_init else "shared init"  # train.seeding per_fold | shared
+        return f"{self.name} {self.folds}x{self.seeds}{reps}, {init}"
 
 
-def assignment(actors: int, folds: int, repeats: int = 1, seed: int = 0) -> pd.DataFrame:
+def assignment(actors: int, folds: int, repeats: int = 1, seed: int = RESHUFFLE_SEED) -> pd.DataFrame:
     """Roles per unit (columns repeat, fold, actor, role in test/val/train), as the actor k-fold protocols assign.
 
-    Repeat 0 is the protocol's own grouping (avtca.data.protocols.actor_folds: sorted actors in consecutive groups;
-    fold i tests group i and validates on group i+1); repeat r > 0 regroups a permutation of the actors drawn
-    from a generator seeded with (seed, r).
+    The groups are the training code's own (avtca.data.protocols.actor_folds): repeat 0 is the protocol's grouping
+    (sorted actors in consecutive groups; fold i tests group i and validates on group i+1); repeat r > 0 regroups a
+    permutation of the actors drawn from a generator seeded with (seed, r), as `data.repeat: r` does with the
+    default seed. Actors are named 1..`actors` (a dataset's sorted actors in that order).
     """
     names = [str(a + 1) for a in range(actors)]
     records = []
     for r in range(repeats):
-        order = names if r == 0 else list(np.random.default_rng([seed, r]).permutation(names))
-        groups = actor_folds(order, folds) if r == 0 else [list(g) for g in np.array_split(np.array(order), folds)]
+        groups = actor_folds(names, folds, repeat=r, seed=seed)
         for f in range(len(groups)):
             test, val = set(groups[f]), set(groups[(f + 1) % len(groups)])
             for a in names:
