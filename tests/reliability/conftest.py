@@ -1,4 +1,4 @@
-"""Fixtures for the fault and bad-input tests: the tiny study of tests/study, and one finished copy of it."""
+"""Fixtures for the fault and bad-input tests: one finished copy of the tiny study (tests/tiny.py)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.conftest import pg_binaries, pg_cluster, scratch  # noqa: F401 - PostgreSQL fixtures
-from tests.study.conftest import PYTHON, REPO, TINY, data_cache, subprocess_env, workdir, write_study  # noqa: F401
-
-SECRET = "RightPW_x1"  # a password that must never appear in any output
-
-
-def run_main(argv: list[str]) -> int:
-    from ablations.run import main
-
-    return main([str(a) for a in argv])
+from tests.tiny import run_main, write_study
 
 
 @pytest.fixture(scope="session")

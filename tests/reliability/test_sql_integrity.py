@@ -8,8 +8,7 @@ import pytest
 
 from ablations.database import to_sqlalchemy_url
 from ablations.masking import mask
-
-from .conftest import run_main, write_study
+from tests.tiny import run_main, write_study
 
 pytestmark = pytest.mark.slow
 _databases = itertools.count()

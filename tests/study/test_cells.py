@@ -14,8 +14,7 @@ from ablations.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
 from ablations.claims import FileClaimStore, claims_dir, open_claim_store, worker_name
 from ablations.study import StudyConfig
 from avtca.config.base import ConfigError, validate
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def tiny(**changes) -> StudyConfig:

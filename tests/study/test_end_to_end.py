@@ -14,8 +14,7 @@ from ablations.claims import open_claim_store
 from ablations.objective import open_storage
 from ablations.run import EXIT_OK, main
 from ablations.study import load_study
-
-from .conftest import write_study
+from tests.tiny import write_study
 
 pytestmark = pytest.mark.slow
 

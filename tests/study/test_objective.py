@@ -12,8 +12,7 @@ from ablations.objective import Objective, make_pruner, suggest, trial_metrics
 from ablations.study import StudyConfig
 from avtca.config.base import validate
 from avtca.training import Pruned
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def tiny(**changes) -> StudyConfig:

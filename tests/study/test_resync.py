@@ -11,8 +11,7 @@ from ablations.objective import BACKUP_ATTR, open_storage
 from ablations.run import main
 from ablations.study import load_study
 from ablations.tracking import Tracker
-
-from .conftest import write_study
+from tests.tiny import write_study
 
 pytestmark = pytest.mark.slow
 

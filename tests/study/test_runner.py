@@ -8,8 +8,7 @@ from ablations.runner import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, study_outco
 from ablations.runner.finish import verdict
 from ablations.study import StudyConfig
 from avtca.config.base import validate
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def _study_and_store():

@@ -13,6 +13,7 @@ from avtca.data import build_splits
 from avtca.experiment import resolve_experiment
 from avtca.metrics import METRIC_NAMES
 from avtca.training import SILENT, Pruned, evaluate, save_best, train
+from tests.tiny import DATA, SYNTHETIC
 
 CONDITIONS = ["audio_off", "video_off", "audio_noise_0.5", "video_noise_0.5", "audio_noise_1.0", "video_noise_1.0"]
 
@@ -22,15 +23,17 @@ def data():
     """96 generated clips (6 actors x 8 emotions x 2 statements), tiny inputs, clip-level random split."""
     # own temp dir: pytest's shared basetemp is rotated by concurrent pytest runs on this machine
     cache = tempfile.mkdtemp(prefix="avtca-training-")
+    # the tiny data (tests/tiny.py) with twice the statements, longer clips and nothing corrupted, so that
+    # 10 epochs learn well above chance; the default (center) crop
+    synthetic = {**SYNTHETIC, "statements": 2, "seconds": 1.2, "corrupt_audio": 0.0, "corrupt_video": 0.0}
     yield {
+        **DATA,
         "name": "ravdess",
         "root": "synthetic",
         "cache": cache,
         "protocol": "random",
-        "frames": 2,
-        "image_size": 32,
-        "duration": 1.0,
-        "synthetic": {"actors": 6, "size": 48, "seconds": 1.2, "corrupt_audio": 0.0, "corrupt_video": 0.0},
+        "crop": {"kind": "center"},
+        "synthetic": synthetic,
     }
     shutil.rmtree(cache, ignore_errors=True)
 

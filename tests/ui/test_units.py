@@ -15,7 +15,7 @@ from ablations.study import StudyConfig
 from ablations.tracking import ui_command
 from ablations.tracking.browse import summary_metrics
 from avtca.config.base import validate
-from tests.study.conftest import TINY
+from tests.tiny import TINY
 
 
 def _runs(run_ids, seconds, acc=0.5):
