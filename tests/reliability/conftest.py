@@ -13,20 +13,11 @@ from tests.tiny import run_main, write_study
 @pytest.fixture(scope="session")
 def finished_study(tmp_path_factory, data_cache) -> Path:
     """A folder where the tiny study (2 cells) ran to completion: study file, journal, claims, mlflow.db."""
-    import os
-
     folder = tmp_path_factory.mktemp("finished")
-    before, env = os.getcwd(), os.environ.get("AVTCA_CACHE")
-    os.chdir(folder)
-    os.environ["AVTCA_CACHE"] = str(data_cache)
-    try:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        mp.setenv("AVTCA_CACHE", str(data_cache))
         assert run_main([write_study(folder)]) == 0
-    finally:
-        os.chdir(before)
-        if env is None:
-            os.environ.pop("AVTCA_CACHE", None)
-        else:
-            os.environ["AVTCA_CACHE"] = env
     return folder
 
 

@@ -13,7 +13,7 @@ from avtca.data import build_splits
 from avtca.experiment import resolve_experiment
 from avtca.metrics import METRIC_NAMES
 from avtca.training import SILENT, Pruned, evaluate, save_best, train
-from tests.tiny import DATA, SYNTHETIC
+from tests.tiny import DATA, MODEL, SYNTHETIC
 
 CONDITIONS = ["audio_off", "video_off", "audio_noise_0.5", "video_noise_0.5", "audio_noise_1.0", "video_noise_1.0"]
 
@@ -38,7 +38,7 @@ def data():
     shutil.rmtree(cache, ignore_errors=True)
 
 
-def _cfg(data, preset="avtca", **train_kw):
+def _cfg(data, preset="avtca", overrides=(), **train_kw):
     train_cfg = {
         "device": "cpu",
         "optimizer": {"kind": "adamw"},
@@ -48,12 +48,16 @@ def _cfg(data, preset="avtca", **train_kw):
         "threads": 1,
         **train_kw,
     }
-    return resolve_experiment(preset, data=data, train=train_cfg)
+    return resolve_experiment(preset, data=data, train=train_cfg, overrides=overrides)
 
 
 @pytest.mark.slow
 def test_train_learns_above_chance_with_all_documented_outputs(data, tmp_path):
-    cfg = _cfg(data, epochs=10, batch_size=8, lr=1e-3, scheduler={"kind": "cosine"}, monitor="val/loss")
+    # the tiny model (tests/tiny.py): learning, checkpointing and the outputs do not depend on its size
+    tiny_model = {f"model.{key}": value for key, value in MODEL.items()}
+    cfg = _cfg(
+        data, overrides=tiny_model, epochs=10, batch_size=8, lr=1e-3, scheduler={"kind": "cosine"}, monitor="val/loss"
+    )
     epochs = []
     result = train(cfg, report=lambda epoch, metrics: epochs.append(epoch), progress=SILENT)
     assert epochs == list(range(1, 11)) and len(result.history) == 10
