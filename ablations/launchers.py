@@ -17,6 +17,8 @@ from joblib import Parallel, delayed
 from joblib.externals.loky import reusable_executor
 from tqdm import tqdm
 
+from ablations import interrupts
+
 
 def run_local(worker_fn: Callable[[int], Any], n_workers: int, **_: Any) -> list[Any]:
     """Run `worker_fn(i)` for i < n_workers: in this process for one worker, else as joblib loky processes."""
@@ -88,6 +90,7 @@ def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers:
     try:
         while thread.is_alive():
             thread.join(0.2)
+            interrupts.stop_if_interrupted()  # a Ctrl-C whose KeyboardInterrupt was lost (ablations.interrupts)
     except KeyboardInterrupt:
         thread.join(timeout=_GRACE_S)
         deadline = time.time() + 60

@@ -15,6 +15,7 @@ import optuna
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from ablations import interrupts
 from ablations.cells import ALL_FOLDS, Cell, factor_params, resolve
 from ablations.database import is_sql_url, open_rdb_storage
 from ablations.masking import mask
@@ -273,6 +274,7 @@ class Objective:
         metric = self.study.objective.metric
 
         def report(epoch: int, metrics: Mapping[str, float]) -> None:
+            interrupts.stop_if_interrupted()  # a Ctrl-C whose KeyboardInterrupt was lost (ablations.interrupts)
             if run:
                 self.runs.call("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
             if not span and metric in metrics and math.isfinite(float(metrics[metric])):

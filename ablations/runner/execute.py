@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ablations import interrupts
 from ablations.cells import Cell
 from ablations.cellset import cells_tags
 from ablations.masking import mask
@@ -134,7 +135,9 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
     launcher_kw = {"scheduler": options.scheduler} if options.launcher == "dask" else {}
     try:
         with StudyProgress(study, cells, n_workers):
-            return Launched(LAUNCHERS[options.launcher](worker_fn(spec), n_workers, **launcher_kw))
+            summaries = LAUNCHERS[options.launcher](worker_fn(spec), n_workers, **launcher_kw)
+        # a Ctrl-C whose KeyboardInterrupt was lost after the workers' last look at it (ablations.interrupts)
+        return Launched(summaries, interrupted=interrupts.interrupted())
     except KeyboardInterrupt:
         return Launched([], interrupted=True)
     except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why

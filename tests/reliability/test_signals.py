@@ -107,6 +107,32 @@ def assert_nothing_left_running(workdir) -> None:
     assert runs and not [r for r in runs if r.info.status == "RUNNING"]
 
 
+def test_an_interrupt_lost_in_a_garbage_collection_callback_still_stops_the_run(tmp_path):
+    """Python drops a KeyboardInterrupt raised inside a garbage-collection callback ("Exception ignored in ...",
+    seen from SQLAlchemy's in a real run, which then went on to the end): the signal is remembered all the same,
+    and the worker's next look at it (before a cell, after an epoch) stops the run."""
+    script = tmp_path / "lost.py"
+    script.write_text(
+        "import gc, os, signal, weakref\n"
+        "from ablations import interrupts\n"
+        "interrupts.install()\n"
+        "class Thing: pass\n"
+        "thing = Thing()\n"
+        "weakref.finalize(thing, lambda: [os.kill(os.getpid(), signal.SIGINT), sum(range(100000))])\n"
+        "del thing\n"
+        "gc.collect()\n"
+        "print('went on', flush=True)\n"
+        "interrupts.stop_if_interrupted()\n"
+        "print('not stopped')\n"
+    )
+    proc = subprocess.run(
+        [PYTHON, str(script)], cwd=tmp_path, env=subprocess_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+    assert "Exception ignored" in proc.stderr and "KeyboardInterrupt" in proc.stderr  # lost where it was raised
+    assert proc.stdout == "went on\n" and proc.returncode == -signal.SIGINT  # ... and raised at the next look
+    assert proc.stderr.rstrip().endswith("KeyboardInterrupt"), proc.stderr
+
+
 def test_sigterm_mid_trial_is_handled_like_ctrl_c(workdir, data_cache):
     proc = start(workdir, data_cache, write_study(workdir))
     wait_for_running_cell(proc, workdir)
