@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
+from ablations import interrupts
 from ablations.startup import EXIT_INTERRUPTED, quiet_start_up
 
 if __name__ == "__main__":
@@ -82,9 +81,7 @@ SWITCHES = (
 
 def cli() -> int:
     """`python -m ablations.run`: SIGTERM handled like Ctrl-C; Ctrl-C anywhere ends with a message, no traceback."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    interrupts.install()  # KeyboardInterrupt, and remembered: a lost one still stops the workers
     try:
         return main()
     except KeyboardInterrupt:

@@ -2,7 +2,7 @@
 
 Installed first thing by the entry points, before their heavy imports; nothing has been written at that point,
 so the process leaves at once with the interrupted exit code. The commands re-install their own handlers
-(`signal.default_int_handler`) once they start working.
+once they start working (`ablations.interrupts` for a study run, Python's own KeyboardInterrupt elsewhere).
 """
 
 from __future__ import annotations

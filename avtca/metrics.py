@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from sklearn import metrics as skm
 
 from avtca.registry import Registry
 
@@ -68,8 +66,17 @@ def predicted_labels(logits_or_labels: np.ndarray) -> np.ndarray:
     return arr.argmax(axis=1) if arr.ndim == 2 else arr.astype(np.int64)
 
 
+def _skm():
+    # scikit-learn (and SciPy with it: ~1 s) loads on the first score, not with avtca: a study's main process
+    # while its workers train, `--dry-run` and the CLIs' error messages never need it
+    from sklearn import metrics
+
+    return metrics
+
+
 def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """accuracy (WAR), uar (balanced accuracy), f1_macro and f1_weighted over the classes present."""
+    skm = _skm()
     y_true = np.asarray(y_true).astype(np.int64).ravel()
     y_pred = predicted_labels(y_pred)
     with warnings.catch_warnings():
@@ -86,6 +93,9 @@ def classification_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, 
 
 def regression_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """MOSEI sentiment metrics as in MMSA: Acc-2 has-0 / non-0, Acc-7, weighted F1 (non-0), MAE, Pearson r."""
+    from scipy import stats  # loaded on first use, as scikit-learn (see _skm)
+
+    skm = _skm()
     y_true = np.asarray(y_true, dtype=np.float64).ravel()
     y_pred = np.asarray(y_pred, dtype=np.float64).ravel()
     if y_true.shape != y_pred.shape:
@@ -119,6 +129,7 @@ def multilabel_metrics(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, floa
     Presence is intensity > 0 for targets and > 0 for predictions (a logit > 0 is a probability > 0.5,
     a predicted intensity > 0 is present). Weighted accuracy (TP * N/P + TN) / 2N equals balanced accuracy.
     """
+    skm = _skm()
     true = np.asarray(y_true) > 0
     pred = np.asarray(y_pred) > 0
     if true.ndim != 2 or true.shape != pred.shape:
@@ -179,7 +190,7 @@ def compute_metrics(task: str, y_true: np.ndarray, y_pred_or_logits: np.ndarray)
 def per_class_report(y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_names: Sequence[str]) -> pd.DataFrame:
     """Per-class precision / recall / f1 / support as a DataFrame indexed by class name."""
     labels = np.arange(len(class_names))
-    p, r, f, s = skm.precision_recall_fscore_support(
+    p, r, f, s = _skm().precision_recall_fscore_support(
         np.asarray(y_true).astype(np.int64), predicted_labels(y_pred_or_logits), labels=labels, zero_division=0
     )
     frame = pd.DataFrame({"precision": p, "recall": r, "f1": f, "support": s}, index=list(class_names))
@@ -189,7 +200,7 @@ def per_class_report(y_true: np.ndarray, y_pred_or_logits: np.ndarray, class_nam
 
 def confusion(y_true: np.ndarray, y_pred_or_logits: np.ndarray, n_classes: int) -> np.ndarray:
     """Confusion matrix (rows = true class, columns = predicted class) over all n_classes."""
-    return skm.confusion_matrix(
+    return _skm().confusion_matrix(
         np.asarray(y_true).astype(np.int64), predicted_labels(y_pred_or_logits), labels=np.arange(n_classes)
     )
 

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ablations import interrupts
 from ablations.masking import mask
 from ablations.runner.finish import finish
 from ablations.runner.outcome import EXIT_FAILED, EXIT_INVALID, EXIT_OK, study_outcome
@@ -143,7 +144,9 @@ def launch(study: StudyConfig, cells: list[Cell], states: dict[str, str], parent
     launcher = LAUNCHERS[options.launcher]
     try:
         with StudyProgress(study, cells, n_workers):
-            return Launched(launcher.run(worker_fn(spec), n_workers, study=study, scheduler=options.scheduler))
+            summaries = launcher.run(worker_fn(spec), n_workers, study=study, scheduler=options.scheduler)
+        # a Ctrl-C whose KeyboardInterrupt was lost after the workers' last look at it (ablations.interrupts)
+        return Launched(summaries, interrupted=interrupts.interrupted())
     except KeyboardInterrupt:
         return Launched([], interrupted=True)
     except OSError as err:  # disk full or an unwritable claim folder: stop like an interruption, say why

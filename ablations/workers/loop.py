@@ -18,6 +18,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
+from ablations import interrupts
 from ablations.masking import mask
 from ablations.storage.claims import ClaimStore, open_claim_store, worker_name
 from ablations.storage.optuna import best_trial, open_storage
@@ -180,6 +181,7 @@ def run_worker(spec: WorkerSpec, index: int = 0) -> WorkerSummary:
             if spec.deadline is not None and time.time() > spec.deadline:
                 summary.timed_out = True
                 break
+            interrupts.stop_if_interrupted()  # a Ctrl-C whose KeyboardInterrupt was lost (ablations.interrupts)
             if not claims.claim(cell.cell_id, worker):
                 continue
             try:
@@ -241,9 +243,9 @@ def _terminate_as_interrupt() -> None:
     A SIGINT ignored while the worker process started (see _pool_started_without_interrupts) is handled again.
     """
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, interrupts.interrupt)
         if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # inherited from the spawning parent
-            signal.signal(signal.SIGINT, signal.default_int_handler)
+            signal.signal(signal.SIGINT, interrupts.interrupt)
 
 
 def _epochs(study: StudyConfig, cell: Cell) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 import optuna
 
+from ablations import interrupts
 from ablations.storage.optuna import summary_attrs
 from ablations.study.cells import ALL_FOLDS, Cell, factor_params, optuna_study_name, resolve, trial_overrides
 from ablations.study.schema import (
@@ -169,6 +170,7 @@ class Objective:
         metric = self.study.objective.metric
 
         def report(epoch: int, metrics: Mapping[str, float]) -> None:
+            interrupts.stop_if_interrupted()  # a Ctrl-C whose KeyboardInterrupt was lost (ablations.interrupts)
             if run:
                 self.runs.call("log epoch", self.tracker.log_metrics, run, dict(metrics), step=epoch)
             if not span and metric in metrics and math.isfinite(float(metrics[metric])):

@@ -1,29 +1,15 @@
 """benchmarks.train_step runs once at tiny size and prints a ratio table."""
 
 from benchmarks import train_step
+from tests.tiny import FRAMES, IMAGE_SIZE
 
-TINY = [
-    "--device",
-    "cpu",
-    "--frames",
-    "2",
-    "--image-size",
-    "32",
-    "--steps",
-    "1",
-    "--repeats",
-    "1",
-    "--warmup",
-    "0",
-    "--no-progress",
-    "--threads",
-    "1",
-]
+ARGS = ["--device", "cpu", "--frames", str(FRAMES), "--image-size", str(IMAGE_SIZE), "--steps", "1", "--repeats", "1"]
+ARGS += ["--warmup", "0", "--no-progress", "--threads", "1"]
 
 
 def test_train_step_tiny(tmp_path, capsys):
     out = tmp_path / "train.md"
-    code = train_step.main(TINY + ["--presets", "avtca,avtca-code", "--cases", "amp+cl+fused+bs4", "--out", str(out)])
+    code = train_step.main(ARGS + ["--presets", "avtca,avtca-code", "--cases", "amp+cl+fused+bs4", "--out", str(out)])
     assert code == 0
     text = out.read_text()
     assert text == capsys.readouterr().out.rstrip("\n") + "\n"

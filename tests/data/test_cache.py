@@ -11,8 +11,7 @@ import pytest
 from avtca.data import build_splits
 from avtca.data.cache import cache_dir, cache_key, load_cache, shard_dir
 from avtca.data.prepare import _shard_name, _work, ensure_prepared, scan_source
-
-from .conftest import small_cfg
+from tests.clips import small_cfg
 
 
 def _log(cache) -> list[dict]:

@@ -9,8 +9,7 @@ from avtca.data.config import SyntheticOptions
 from avtca.data.datasets.cremad import CremadOptions, parse_name, perceived_labels, scan
 from avtca.data.sources import DataLayoutError
 from avtca.data.synthetic import generate
-
-from .conftest import small_cfg
+from tests.clips import small_cfg
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,7 @@ import pytest
 
 from avtca.data.media import MediaError, check_file, clip_window, frame_times, read_audio, read_frames, video_span
 from avtca.data.synthetic.writers import write_video, write_wav
-
-from .conftest import ramp_clip
+from tests.clips import ramp_clip
 
 
 @pytest.fixture(scope="module")
@@ -90,8 +89,7 @@ def test_bad_files_raise_media_error_naming_the_problem(tmp_path):
 def test_prepared_window_covers_the_same_span_in_both_modalities(clip, video, audio):
     from avtca.data.prepare import load_window
     from avtca.data.sources import Clip
-
-    from .conftest import small_cfg
+    from tests.clips import small_cfg
 
     cfg = small_cfg(duration=0.5, frames=4)  # centred in the 1 s clip: 0.25 .. 0.75 s after the first frame
     c = Clip(id="x", actor="01", label=0, video=str(clip / video), audio=str(clip / audio))

@@ -11,8 +11,7 @@ from avtca.data import build_splits
 from avtca.data.cache import cache_dir
 from avtca.data.datasets.ravdess import CLASS_NAMES, RavdessOptions, parse_name, scan
 from avtca.data.sources import DataLayoutError
-
-from .conftest import small_cfg
+from tests.clips import small_cfg
 
 
 def test_parse_name_reads_every_field_and_rejects_what_is_not_ravdess():

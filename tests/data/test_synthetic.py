@@ -15,12 +15,15 @@ from avtca.data.prepare import main as prepare_main
 from avtca.data.synthetic import ensure_synthetic, generate, synthetic_dir
 from avtca.data.synthetic.__main__ import main as synthetic_main
 from avtca.data.synthetic.render import RAVDESS_CUES, face_frames, make_actor, voice
+from tests.tiny import SYNTHETIC
 
-TINY = {"actors": 3, "statements": 1, "seconds": 1.2, "size": 32}
+# the generator's own tests: half the tiny dataset's actors (cheaper), other clip length and frame size than
+# the tiny dataset (tests/tiny.py), so that a wrong default would show
+SMALL = {**SYNTHETIC, "actors": 3, "seconds": 1.2, "size": 32}
 
 
 def test_ravdess_format_names_containers_and_determinism(tmp_path):
-    opts = SyntheticOptions(**TINY)
+    opts = SyntheticOptions(**SMALL)
     generate("ravdess", tmp_path / "a", opts, progress=False)
     generate("ravdess", tmp_path / "b", opts, progress=False, n_jobs=2)  # parallel: the same bytes
     files = sorted(p.relative_to(tmp_path / "a").as_posix() for p in (tmp_path / "a").rglob("*.*"))
@@ -98,14 +101,14 @@ def test_corruption_rates_follow_the_options(tmp_path):
 
 
 def test_root_synthetic_is_generated_once_and_prepared(tmp_path):
-    cfg = DataConfig(cache=str(tmp_path), frames=4, image_size=16, synthetic=TINY)
+    cfg = DataConfig(cache=str(tmp_path), frames=4, image_size=16, synthetic=SMALL)
     s = build_splits(cfg, progress=False)
     assert len(s.train) + len(s.val) + len(s.test) == 24
     assert s.info.synthetic and "(synthetic)" in s.info.protocol_label and s.info.n_folds == 3
     root = ensure_synthetic(cfg)
     stamp = (root / "SYNTHETIC.json").stat().st_mtime_ns
     assert ensure_synthetic(cfg) == root and (root / "SYNTHETIC.json").stat().st_mtime_ns == stamp
-    other = DataConfig(cache=str(tmp_path), synthetic={**TINY, "seed": 1})
+    other = DataConfig(cache=str(tmp_path), synthetic={**SMALL, "seed": 1})
     assert synthetic_dir(other) != synthetic_dir(cfg)  # never reused for other options
 
 

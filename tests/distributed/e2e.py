@@ -11,36 +11,15 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[2]
+import yaml
 
-# 2 grid points x 2 seeds x 1 fold = 4 cells; synthetic clips, 1 epoch, CPU, one thread per worker
-TINY_STUDY = """\
-name: {name}
-dataset:
-  name: ravdess
-  root: synthetic
-  protocol: actor6fold
-  folds: [0]
-  options:
-    frames: 2
-    image_size: 32
-    crop: {{kind: none}}
-    synthetic: {{actors: 6, statements: 1, size: 32}}
-preset: avtca
-train: {{epochs: {epochs}, batch_size: 16, amp: "off", device: cpu}}
-factors:
-  model.fusion.kind: [it, lt]
-seeds: [0, 1]
-objective: {{metric: val/accuracy, direction: maximize}}
-resources: {{device: cpu, n_jobs: 1, threads_per_job: 1, grace_s: {grace_s}}}
-report: {{kind: "off"}}
-"""
+from tests.tiny import REPO, grid_study
 
 
 def write_study(directory: Path, name: str, epochs: int = 1, grace_s: float = 60) -> Path:
-    """A tiny 4-cell grid study file."""
+    """The tiny study as a 4-cell grid (tests/tiny.py: grid_study), written as `<directory>/<name>.yaml`."""
     path = directory / f"{name}.yaml"
-    path.write_text(TINY_STUDY.format(name=name, epochs=epochs, grace_s=grace_s))
+    path.write_text(yaml.safe_dump(grid_study(name, epochs, grace_s), sort_keys=False))
     return path
 
 

@@ -117,7 +117,7 @@ def test_stale_claims_become_claimable_after_grace(db_url):
 def test_dead_owner_on_this_host_is_taken_over_at_once(db_url):
     from ablations.storage.claims import worker_name
 
-    proc = subprocess.Popen(["sleep", "30"])
+    proc = subprocess.Popen(["sleep", "30"], start_new_session=True)
     dead = worker_name(0).replace(f":{os.getpid()}:", f":{proc.pid}:")
     store = SqlClaimStore(db_url, "dead", grace_s=3600)
     assert store.claim("a", dead)

@@ -73,13 +73,13 @@ def test_server_prints_urls_without_the_password(study_servers):
     assert store.claim("c", "w")
 
 
-def test_runners_and_dask_share_a_grid_study_and_survive_a_sigkill(study_servers, scratch, tmp_path):
+def test_runners_and_dask_share_a_grid_study_and_survive_a_sigkill(study_servers, data_cache, tmp_path):
     name = "grid_shared"
     servers, tracking = study_servers, study_servers.tracking
     study = write_study(tmp_path, name, epochs=2)
     storage = servers.storage  # no password in it: PGPASSFILE supplies it to the runners
     secret = with_password(servers, storage)  # this test process has no PGPASSFILE; one runner gets it too
-    env = runner_env(scratch / "cache", {"PGPASSFILE": servers.passfile})
+    env = runner_env(data_cache, {"PGPASSFILE": servers.passfile})
     cells = prepare(study, secret, tracking)
     assert len(cells) == 4
     store = SqlClaimStore(secret, name, 60)
@@ -139,12 +139,12 @@ def test_runners_and_dask_share_a_grid_study_and_survive_a_sigkill(study_servers
         assert password not in repr(r.data.params) + repr(r.data.tags)
 
 
-def test_tracking_server_going_away_keeps_results_and_flags_them(study_servers, second_mlflow, scratch, tmp_path):
+def test_tracking_server_going_away_keeps_results_and_flags_them(study_servers, second_mlflow, data_cache, tmp_path):
     name = "tracking_outage"
     servers, tracking = study_servers, second_mlflow.url
     study = write_study(tmp_path, name)
     secret = with_password(servers, servers.storage)
-    env = runner_env(scratch / "cache", {"PGPASSFILE": servers.passfile})
+    env = runner_env(data_cache, {"PGPASSFILE": servers.passfile})
     cells = prepare(study, secret, tracking)
     store = SqlClaimStore(secret, name, 60)
     log = tmp_path / "runner.log"

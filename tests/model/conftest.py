@@ -1,4 +1,4 @@
-"""Model tests run single-threaded and seeded (the machine's 2 cores are shared)."""
+"""Model tests are seeded (tests/conftest.py gives them one torch thread)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,5 @@ import torch
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
+def _seeded():
     torch.manual_seed(0)

@@ -12,7 +12,7 @@ from avtca.data.cache import cache_dir, load_cache
 from avtca.data.prepare import ensure_prepared
 from avtca.data.prepare import main as prepare_main
 from avtca.data.synthetic import CHECKSUMS, ensure_synthetic, synthetic_dir
-from tests.data.conftest import ravdess_root, small_cfg  # noqa: F401 - the fixture clips
+from tests.clips import small_cfg
 
 
 def overwrite_middle(path, n_bytes: int) -> None:

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from ablations.storage.claims import ClaimWriteError, FileClaimStore
-
-from .conftest import PYTHON, REPO, run_main, write_study
+from tests.tiny import PYTHON, REPO, run_main, write_study
 
 
 @pytest.mark.parametrize(

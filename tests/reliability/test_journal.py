@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import run_main, write_study
+from tests.tiny import run_main, write_study
 
 pytestmark = pytest.mark.slow
 JOURNAL = "runs/optuna/tiny.journal"

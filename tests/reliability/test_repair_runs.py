@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from ablations.storage.optuna import open_storage
+from tests.tiny import run_main, write_study
 
-from .conftest import run_main, write_study
 from .test_sql_integrity import _delete
 
 pytestmark = pytest.mark.slow

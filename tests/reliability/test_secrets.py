@@ -7,8 +7,7 @@ import subprocess
 import pytest
 
 from ablations.masking import mask
-
-from .conftest import PYTHON, SECRET, subprocess_env, write_study
+from tests.tiny import PYTHON, SECRET, subprocess_env, write_study
 
 # the URLs of the report, and the other places a secret can sit in a URL
 LEAKY = [

@@ -12,8 +12,7 @@ import urllib.request
 import pytest
 
 from ablations.storage.pg import free_port
-
-from .conftest import PYTHON, REPO
+from tests.tiny import PYTHON, REPO
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -34,6 +33,7 @@ def start(data, port: int) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # as from a terminal: its own process group, apart from the test process's
     )
     lines = []
     for line in proc.stdout:

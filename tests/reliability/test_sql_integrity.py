@@ -8,8 +8,7 @@ import pytest
 
 from ablations.masking import mask
 from ablations.storage.database import to_sqlalchemy_url
-
-from .conftest import run_main, write_study
+from tests.tiny import run_main, write_study
 
 pytestmark = pytest.mark.slow
 _databases = itertools.count()

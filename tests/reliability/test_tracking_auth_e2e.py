@@ -11,8 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ablations.server import MlflowServer
-
-from .conftest import PYTHON, SECRET, subprocess_env, write_study
+from tests.tiny import PYTHON, SECRET, subprocess_env, write_study
 
 pytestmark = pytest.mark.slow
 GOOD = "Basic " + base64.b64encode(f"alice:{SECRET}".encode()).decode()

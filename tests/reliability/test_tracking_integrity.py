@@ -6,8 +6,7 @@ import optuna
 import pytest
 
 from ablations.storage.optuna import open_storage
-
-from .conftest import run_main, write_study
+from tests.tiny import run_main, write_study
 
 pytestmark = pytest.mark.slow
 RENDER = {"kind": "render", "out": "reports"}

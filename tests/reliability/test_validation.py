@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from .conftest import TINY, run_main, write_study
+from tests.tiny import TINY, run_main, write_study
 
 
 def written(folder) -> list[str]:

@@ -14,8 +14,7 @@ from ablations.storage.claims import FileClaimStore, claims_dir, open_claim_stor
 from ablations.study.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
 from ablations.study.schema import StudyConfig
 from avtca.config.base import ConfigError, validate
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def tiny(**changes) -> StudyConfig:

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import PYTHON, subprocess_env, write_study
+from tests.tiny import PYTHON, subprocess_env, write_study
 
 
 @pytest.mark.slow

@@ -10,8 +10,7 @@ import yaml
 
 from ablations.run import EXIT_INVALID, EXIT_OK, main
 from ablations.storage.pg import free_port
-
-from .conftest import TINY, write_study
+from tests.tiny import TINY, write_study
 
 
 def files_under(directory: Path) -> set[str]:

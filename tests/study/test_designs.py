@@ -11,8 +11,7 @@ from ablations.study.cells import cell_id, enumerate_cells, resolve
 from ablations.study.schema import StudyConfig, load_study
 from ablations.tracking.record import REPEAT, TRIAL_ROLE, run_header, run_name
 from avtca.config.base import ConfigError, validate
-
-from .conftest import TINY, write_study
+from tests.tiny import TINY, write_study
 
 SIX = {**TINY["dataset"], "protocol": "actor6fold", "folds": [0, 1]}
 

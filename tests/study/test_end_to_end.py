@@ -14,8 +14,7 @@ from ablations.storage.claims import open_claim_store
 from ablations.storage.optuna import open_storage
 from ablations.study.cells import enumerate_cells
 from ablations.study.schema import load_study
-
-from .conftest import write_study
+from tests.tiny import write_study
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,7 @@ from ablations.study.schema import StudyConfig
 from ablations.workers.trial import Objective, make_pruner
 from avtca.config.base import validate
 from avtca.training import Pruned
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def tiny(**changes) -> StudyConfig:

@@ -9,8 +9,7 @@ from ablations.runner.answer import render_report
 from ablations.study.cells import objective_problems
 from ablations.study.explain import explain
 from ablations.study.schema import load_study
-
-from .conftest import write_study
+from tests.tiny import write_study
 
 
 def test_report_margin_and_metric_reach_the_report(workdir, monkeypatch):

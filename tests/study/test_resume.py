@@ -16,8 +16,7 @@ from ablations.run import EXIT_OK, main
 from ablations.storage.optuna import open_storage
 from ablations.study.cells import enumerate_cells
 from ablations.study.schema import load_study
-
-from .conftest import PYTHON, subprocess_env, write_study
+from tests.tiny import PYTHON, subprocess_env, write_study
 
 pytestmark = pytest.mark.slow
 
@@ -105,6 +104,7 @@ def test_ctrl_c_marks_the_current_trial_and_exits_130(workdir, data_cache):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # only this test's signal reaches it (see tests/reliability/test_signals.py)
     )
     try:
         deadline = time.time() + 180

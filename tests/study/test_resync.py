@@ -12,8 +12,7 @@ from ablations.storage.optuna import open_storage
 from ablations.study.schema import load_study
 from ablations.tracking import Tracker
 from ablations.tracking.record import BACKUP_ATTR
-
-from .conftest import write_study
+from tests.tiny import write_study
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,7 @@ from ablations.storage.claims import open_claim_store
 from ablations.study.cells import enumerate_cells
 from ablations.study.schema import StudyConfig
 from avtca.config.base import validate
-
-from .conftest import TINY
+from tests.tiny import TINY
 
 
 def _study_and_store():

@@ -9,8 +9,7 @@ from optuna.trial import TrialState
 from ablations.run import EXIT_OK, main
 from ablations.storage.optuna import open_storage
 from ablations.study.schema import load_study
-
-from .conftest import TINY, write_study
+from tests.tiny import TINY, write_study
 
 pytestmark = pytest.mark.slow
 

@@ -8,8 +8,7 @@ import pytest
 
 from ablations.study.cells import enumerate_cells, objective_problems, study_folds
 from ablations.study.schema import load_study, variant_labels
-
-from .conftest import REPO
+from tests.tiny import REPO
 
 STUDIES = sorted((REPO / "studies").rglob("*.yaml"))  # studies/aa/ too (the A/A measurement, docs/statistics.md)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.study.conftest import TINY, subprocess_env
-
-DESCRIPTION = "Tiny study for the browsing tests"
-# its cells' runs in study order: variant, then fold
-CELLS = [f"{variant} s0 f{fold}" for variant in ("full", "audio_only") for fold in range(4)]
+from tests.tiny import TINY, subprocess_env
+from tests.ui.helpers import DESCRIPTION
 
 
 @pytest.fixture(scope="session")
@@ -43,14 +39,3 @@ def finished_study(tmp_path_factory) -> tuple[Path, str]:
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (root / "stderr.txt").write_text(done.stderr)  # the progress lines (not a terminal here)
     return root, done.stdout
-
-
-def without_venv(env: dict[str, str]) -> dict[str, str]:
-    """The environment of a shell where the virtual environment is not activated."""
-    out = dict(env)
-    venv = out.pop("VIRTUAL_ENV", None)
-    bin_dir = str(Path(sys.executable).parent)
-    out["PATH"] = os.pathsep.join(
-        p for p in out.get("PATH", "").split(os.pathsep) if p != bin_dir and not (venv and p.startswith(venv))
-    )
-    return out

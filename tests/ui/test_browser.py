@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import CELLS, DESCRIPTION
+from tests.ui.helpers import CELLS, DESCRIPTION
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,7 @@ def ui(finished_study):
     root, _ = finished_study
     proc = subprocess.Popen([sys.executable, "-m", "ablations.ui", "tiny.yaml", "--port", "0", "--optuna",
                              "--dashboard-port", "0", "--timeout", "300"], cwd=root, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)  # fmt: skip
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
     urls, seen = {}, []
     deadline = time.time() + 360
     while time.time() < deadline and proc.poll() is None:

@@ -11,8 +11,7 @@ import sys
 import pytest
 
 from ablations.tracking import _client
-
-from .conftest import CELLS, DESCRIPTION, without_venv
+from tests.ui.helpers import CELLS, DESCRIPTION, without_venv
 
 pytestmark = pytest.mark.slow
 

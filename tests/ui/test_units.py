@@ -14,7 +14,7 @@ from ablations.study.cells import enumerate_cells
 from ablations.study.schema import StudyConfig
 from ablations.tracking import ui_command
 from avtca.config.base import validate
-from tests.study.conftest import TINY
+from tests.tiny import TINY
 
 
 def _runs(run_ids, seconds, acc=0.5):

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.distributed.conftest import pg_cluster, scratch, study_servers  # noqa: F401 - shared session fixtures
-
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / ".ci" / "slurm.sh"
 DAEMONS = ("slurmctld", "slurmd", "slurmdbd", "munged", "mariadbd", "sbatch")

@@ -17,6 +17,7 @@ from joblib import Parallel, delayed
 from joblib.externals.loky import reusable_executor
 from tqdm import tqdm
 
+from ablations import interrupts
 from ablations.workers.base import LAUNCHERS, Launcher
 from ablations.workers.gpus import gpu_slots, packing_problems, visible_gpus
 
@@ -96,6 +97,7 @@ def _pool_started_without_interrupts(worker_fn: Callable[[int], Any], n_workers:
     try:
         while thread.is_alive():
             thread.join(0.2)
+            interrupts.stop_if_interrupted()  # a Ctrl-C whose KeyboardInterrupt was lost (ablations.interrupts)
     except KeyboardInterrupt:
         thread.join(timeout=_GRACE_S)
         deadline = time.time() + 60

@@ -1,16 +1,13 @@
-"""Small datasets in the real on-disk formats, written with the same writers the synthetic generator uses."""
+"""Small datasets in the real on-disk formats, written with the same writers the synthetic generator uses
+(the `ravdess_root` fixture in tests/conftest.py is made of these)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
-import pytest
-import torch
 
 from avtca.data.synthetic.writers import write_video, write_wav
-
-torch.set_num_threads(1)
 
 
 def ramp_clip(seconds: float = 1.0, fps: int = 10, size: int = 32, sr: int = 8000):
@@ -36,10 +33,8 @@ def write_ravdess_clip(folder: Path, stem: str, modalities=("01", "03"), seconds
             write_wav(folder / f"03-{stem}.wav", audio, sr)
 
 
-@pytest.fixture(scope="session")
-def ravdess_root(tmp_path_factory) -> Path:
+def write_ravdess_fixture(root: Path) -> Path:
     """3 actors x 2 emotions x 1 statement of speech, plus song, a video-only pair, and bad files."""
-    root = tmp_path_factory.mktemp("ravdess")
     for actor in (1, 2, 3):
         for emotion in (1, 5):
             write_ravdess_clip(root / f"Actor_{actor:02d}", f"01-{emotion:02d}-01-01-01-{actor:02d}")
@@ -61,7 +56,7 @@ def ravdess_root(tmp_path_factory) -> Path:
 
 
 def small_cfg(**kw):
-    """DataConfig with tiny preprocessing for fixture clips (1 s windows)."""
+    """DataConfig with tiny preprocessing for these clips (1 s windows at 8 kHz)."""
     from avtca.data import DataConfig
 
     base = dict(name="ravdess", frames=4, image_size=16, duration=1.0, sample_rate=8000, n_fft=256, hop_length=128)
