@@ -26,6 +26,7 @@ from ablations.storage.database import PgError
 from ablations.storage.pg import PgCluster, pg_bin_dir
 from tests.clips import write_ravdess_fixture
 from tests.servers import ExternalPg, start_study_servers, stop_study_servers
+from tests.tiny import run_main, write_study
 
 REQUIRE_POSTGRES = os.environ.get("AVTCA_REQUIRE_POSTGRES") == "1"
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")  # gw0, gw1, ... under xdist; "" otherwise
@@ -37,6 +38,7 @@ ONE_WORKER = {
     "study_servers": "study_servers",
     "second_mlflow": "study_servers",
     "finished_study": "finished_study",
+    "completed_study": "completed_study",
     "slurm": "slurm",  # one test cluster per run (tests/workers/conftest.py)
 }
 
@@ -156,6 +158,30 @@ def workdir(tmp_path, data_cache, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("AVTCA_CACHE", str(data_cache))
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def completed_study(tmp_path_factory, data_cache) -> Path:
+    """A folder where the tiny study (2 cells, tests/tiny.py) ran to completion: study file, journal, claims,
+    mlflow.db. Read it through `finished` (a private copy): tests that only look at a result need no new run."""
+    folder = tmp_path_factory.mktemp("finished")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(folder)
+        mp.setenv("AVTCA_CACHE", str(data_cache))
+        assert run_main([write_study(folder)]) == 0
+    return folder
+
+
+@pytest.fixture
+def finished(completed_study, workdir) -> Path:
+    """A private copy of the completed tiny study in the test's working directory."""
+    for item in completed_study.iterdir():
+        dest = workdir / item.name
+        if item.is_dir():
+            shutil.copytree(item, dest)
+        else:
+            shutil.copy2(item, dest)
+    return workdir
 
 
 @pytest.fixture(scope="session")

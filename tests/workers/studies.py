@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from tests.distributed.e2e import REPO, runner_env
+from tests.scaleout import REPO, runner_env
 
 BASE: dict[str, Any] = {
     "dataset": {

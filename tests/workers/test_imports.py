@@ -10,8 +10,8 @@ import pytest
 from ablations.study.schema import load_study
 from avtca.config.base import ConfigError
 from avtca.models.cross_attention import CROSS_ATTENTION
-from tests.distributed.e2e import mlflow_runs
 from tests.recipes import python_block
+from tests.scaleout import mlflow_runs
 from tests.workers.studies import run_cli, runner_env, write_study
 
 VARIANTS = {"full": {}, "mine": {"model.cross_attention.kind": "mine", "model.cross_attention.heads": 4}}

@@ -10,7 +10,7 @@ import socket
 import pytest
 
 from ablations.storage.claims.sql import SqlClaimStore
-from tests.distributed.e2e import cells_of, complete_per_cell, mlflow_runs, optuna_trials, start_runner, wait_all
+from tests.scaleout import cells_of, complete_per_cell, mlflow_runs, optuna_trials, start_runner, wait_all
 from tests.workers.studies import run_cli, runner_env, slurm_resources, task_logs, wait_until, write_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.slurm]

@@ -10,8 +10,8 @@ import re
 import pytest
 
 from ablations.storage.claims import open_claim_store
-from tests.distributed.e2e import complete_per_cell, mlflow_runs, optuna_trials
 from tests.recipes import python_block
+from tests.scaleout import complete_per_cell, mlflow_runs, optuna_trials
 from tests.workers.studies import run_cli, runner_env, slurm_resources, task_logs, wait_until, write_study
 
 pytestmark = [pytest.mark.slow, pytest.mark.slurm]

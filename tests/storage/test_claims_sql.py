@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ablations.storage.claims import ClaimStore, open_claim_store
 from ablations.storage.claims.sql import ClaimStoreError, SqlClaimStore
-from tests.distributed.workers import open_store, race_claims
+from tests.children import open_store, race_claims
 
 CELLS = [f"cell{i:02d}" for i in range(24)]
 

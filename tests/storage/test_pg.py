@@ -105,7 +105,7 @@ def test_workers_creating_the_optuna_schema_at_once_take_turns(pg_url):
     import multiprocessing as mp
     import time
 
-    from tests.distributed.workers import create_optuna_storage
+    from tests.children import create_optuna_storage
 
     with mp.get_context("spawn").Pool(4) as pool:
         assert pool.starmap(create_optuna_storage, [(pg_url, time.time() + 4.0)] * 4) == ["ok"] * 4

@@ -9,7 +9,7 @@ import pytest
 
 from ablations.storage.claims.sql import SqlClaimStore
 from ablations.workers.launchers.dask import LauncherError, run_dask
-from tests.distributed.workers import cell_loop
+from tests.children import cell_loop
 
 
 def _whoami(index: int) -> tuple[int, int, str | None]:

@@ -12,7 +12,7 @@ from avtca.config.base import ConfigError
 from avtca.models import create_model
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.model import model_config
-from tests.model.helpers import TINY, audio_batch, video_batch
+from tests.models.helpers import TINY, audio_batch, video_batch
 from tests.recipes import recipe_module
 
 

@@ -11,7 +11,7 @@ from avtca.models import create_model
 from avtca.models.cross_attention import CROSS_ATTENTION
 from avtca.models.fusion import FUSIONS
 from avtca.models.video_attention import CHANNEL_ATTENTION, LOCAL_FEATURES, SPATIAL_ATTENTION
-from tests.model.helpers import TINY, B, audio_batch, video_batch
+from tests.models.helpers import TINY, B, audio_batch, video_batch
 
 VIDEO_PARTS = list(itertools.product(CHANNEL_ATTENTION.names(), SPATIAL_ATTENTION.names(), LOCAL_FEATURES.names()))
 

@@ -25,7 +25,7 @@ from avtca.models.video_attention import (
     LocalFeaturesLFE,
     Modulator,
 )
-from tests.model.helpers import SIZE, B, L, T, audio_batch, video_batch
+from tests.models.helpers import SIZE, B, L, T, audio_batch, video_batch
 
 
 def _cfg(registry, kind: str, **fields):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ablations.storage.database import PgError
-from tests.distributed.e2e import write_study
+from tests.scaleout import write_study
 
 
 def _run(capsys, study, storage, tracking):

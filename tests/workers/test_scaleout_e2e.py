@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ablations.storage.claims.sql import SqlClaimStore
-from tests.distributed.e2e import (
+from tests.scaleout import (
     cells_of,
     complete_per_cell,
     mlflow_runs,

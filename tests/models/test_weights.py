@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from avtca.models import WeightsError, create_model, load_model, load_weights, save_checkpoint
-from tests.model.helpers import TINY, audio_batch, video_batch
+from tests.models.helpers import TINY, audio_batch, video_batch
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RELEASED = FIXTURES / "released_it_fp16.pth"

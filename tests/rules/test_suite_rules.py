@@ -62,3 +62,17 @@ def test_a_signalled_child_process_has_its_own_session():
             if signals and popen and not any(k.arg == "start_new_session" for k in call.keywords):
                 found.append(f"{_name(path)}:{call.lineno}")
     assert found == [], "pass start_new_session=True to: " + ", ".join(found)
+
+
+def test_tests_mirror_the_tree():
+    """Each folder of tests/ is named for a package of avtca/ or ablations/ (or benchmarks/), so a change to
+    `ablations/storage/` has its tests in `tests/storage/`; tests/rules holds the tree's own rules."""
+    repo = TESTS.parent
+    packages = {
+        p.name for root in ("avtca", "ablations") for p in (repo / root).iterdir() if (p / "__init__.py").is_file()
+    }
+    allowed = packages | {"benchmarks", "rules"}
+    folders = sorted(p.name for p in TESTS.iterdir() if p.is_dir() and any(p.glob("test_*.py")))
+    assert folders, "no test folders found"
+    strays = [name for name in folders if name not in allowed]
+    assert strays == [], f"tests/{strays}: name a test folder for the package it tests ({', '.join(sorted(allowed))})"

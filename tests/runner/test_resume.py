@@ -104,7 +104,7 @@ def test_ctrl_c_marks_the_current_trial_and_exits_130(workdir, data_cache):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        start_new_session=True,  # only this test's signal reaches it (see tests/reliability/test_signals.py)
+        start_new_session=True,  # only this test's signal reaches it (see tests/runner/test_signals.py)
     )
     try:
         deadline = time.time() + 180
