@@ -32,10 +32,11 @@ wait_for() {  # wait_for SECONDS WHAT COMMAND...: poll COMMAND every 0.1 s
 
 alive() { [ -s "$dir/pid/$1.pid" ] && kill -0 "$(cat "$dir/pid/$1.pid")" 2>/dev/null; }
 
-start_bg() {  # start_bg NAME COMMAND...: run in the background, remember the PID
+start_bg() {  # start_bg NAME COMMAND...: run in the background in a session of its own, remember the PID
     local name=$1
     shift
-    "$@" >>"$dir/log/$name.out" 2>&1 &
+    # setsid: no daemon stays in the caller's process group (the test run's), whatever it signals there
+    setsid "$@" >>"$dir/log/$name.out" 2>&1 </dev/null &
     echo $! >"$dir/pid/$name.pid"
 }
 

@@ -19,6 +19,15 @@ def race_claims(url: str, study: str, cells: list[str], worker: str, start_at: f
     return won
 
 
+def claim_all_files(directory: str, index: int, cells: list[str]) -> list[str]:
+    """Try to claim every cell in a file claim store as worker `index` of this process."""
+    from ablations.storage.claims import worker_name
+    from ablations.storage.claims.files import FileClaimStore
+
+    store = FileClaimStore(Path(directory), grace_s=3600)
+    return [c for c in cells if store.claim(c, worker_name(index))]
+
+
 def open_store(url: str, study: str) -> bool:
     """Only create/open the store: many of these at once race on CREATE TABLE."""
     from ablations.storage.claims.sql import SqlClaimStore

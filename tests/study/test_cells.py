@@ -14,6 +14,7 @@ from ablations.storage.claims import FileClaimStore, claims_dir, open_claim_stor
 from ablations.study.cells import RUNTIME_KEYS, cell_id, enumerate_cells, resolve
 from ablations.study.schema import StudyConfig
 from avtca.config.base import ConfigError, validate
+from tests.children import claim_all_files
 from tests.tiny import TINY
 
 
@@ -174,16 +175,11 @@ def test_a_dead_owner_on_this_host_is_stale_at_once(tmp_path):
     assert store.claim("d", alive) and not store.claim("d", worker_name(3))
 
 
-def _claim_all(args):
-    directory, index, ids = args
-    store = FileClaimStore(directory, grace_s=3600)
-    return [cid for cid in ids if store.claim(cid, worker_name(index))]
-
-
 def test_racing_processes_claim_each_cell_exactly_once(tmp_path):
     ids = [f"cell{i:03d}" for i in range(40)]
-    with mp.get_context("fork").Pool(4) as pool:
-        won = pool.map(_claim_all, [(tmp_path, i, ids) for i in range(4)])
+    # spawn, not fork: a fork of a process with threads (an xdist worker has several) can deadlock in the child
+    with mp.get_context("spawn").Pool(4) as pool:
+        won = pool.starmap_async(claim_all_files, [(str(tmp_path), i, ids) for i in range(4)]).get(timeout=120)
     flat = [cid for w in won for cid in w]
     assert sorted(flat) == ids  # every cell claimed, none twice
 

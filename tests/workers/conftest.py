@@ -73,7 +73,9 @@ def slurm():
     if os.geteuid() != 0:
         _unavailable("the test SLURM cluster runs its daemons as root (SlurmUser=root)")
     folder = Path(tempfile.mkdtemp(prefix="avtca-slurm-"))
-    out = subprocess.run(["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(folder)], capture_output=True, text=True, timeout=120, start_new_session=True
+    )
     if out.returncode != 0:
         subprocess.run(["bash", str(SCRIPT), "stop", str(folder)], capture_output=True, timeout=120)
         pytest.fail(f".ci/slurm.sh start failed:\n{out.stdout}\n{out.stderr}")
