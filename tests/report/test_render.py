@@ -199,3 +199,14 @@ def test_only_the_tracking_package_imports_mlflow_and_avtca_neither_mlflow_nor_o
     assert importers and all(path.startswith("tracking/") for path in importers), importers
     assert _importers(repo / "avtca", "mlflow") == set()
     assert _importers(repo / "avtca", "optuna") == set()
+
+
+def test_pareto_labels_of_variants_with_one_cost_do_not_overlap():
+    from ablations.report.rendering.figures.pareto import label_heights
+
+    # three ablations of the video modulator cost the same; a cheaper variant stands apart
+    x, y = [78.8, 78.8, 78.7, 13.4], [76.6, 76.5, 76.4, 38.8]
+    at = label_heights(x, y, gap=2.0, same_x=1.0)
+    assert at[0] == 76.6 and at[3] == 38.8  # the top of a column and a lone point keep their own height
+    assert at[1] == pytest.approx(74.6) and at[2] == pytest.approx(72.6)  # each a gap below the label above
+    assert label_heights([1.0, 5.0], [10.0, 10.1], gap=2.0, same_x=1.0) == [10.0, 10.1]  # apart: not moved

@@ -62,7 +62,7 @@ class VariantRow:
     description: str = ""  # the study file's one line
     label: str = ""  # what it changes, short: the config columns that differ from the reference's
     cells: dict[str, MetricCell] = field(default_factory=dict)
-    cost: dict[str, float] = field(default_factory=dict)  # mean per cost column present (COST_COLUMNS)
+    cost: dict[str, float] = field(default_factory=dict)  # median over the cells per cost column present (COST_COLUMNS)
 
 
 @dataclass
@@ -196,7 +196,7 @@ def compare(
     for variant in variant_order(group, ref):
         sub = group[group["variant"] == variant]
         desc = sorted(d for d in sub["description"].unique() if d) if "description" in sub else []
-        cost = {c: float(sub[c].mean()) if sub[c].notna().any() else math.nan for c in present}
+        cost = {c: float(sub[c].median()) if sub[c].notna().any() else math.nan for c in present}
         label = change_label(group, variant, ref) if ref is not None and variant != ref else ""
         t.rows.append(VariantRow(variant, int(sub[f"test/{primary}"].notna().sum()), variant == ref,
                                  desc[0] if desc else "", label, {}, cost))  # fmt: skip

@@ -120,7 +120,7 @@ def main_table(t: ComparisonTable) -> Table:
     notes = [*verdict_lines(t), reachable_line(t), identical_line(t), t.note]
     notes += [f"{shown[col][0]}: {shown[col][1][0]} for every variant." for col in constant]
     if costs or constant:
-        notes.append("Cost: the variant's mean over its cells.")
+        notes.append("Cost: the variant's median over its cells (latency measured on the run's device).")
     notes.append(
         f"p adj.: the p-value adjusted as the interval is ({ADJUST[t.settings.adjust]}); below 0.05 exactly "
         "when the interval excludes 0."
