@@ -15,14 +15,13 @@ from ablations.runner.outcome import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_INVALID
 from ablations.runner.summary import print_summary
 from ablations.study.cells import Cell
 from ablations.study.schema import StudyConfig
+from ablations.tracking import Tracker
 
 MAX_ROWS = 12  # live lines for running cells while following (an array may have hundreds of tasks)
 
 
 def finish_in_task(study: StudyConfig, cells: list[Cell], study_file: str | None, parent: str, report: bool) -> None:
     """In the last array task to finish: the local runner's finish (runs closed, summary, report rendered)."""
-    from ablations.tracking import Tracker
-
     finish(study, cells, study_file, Tracker(study.tracking, study.name), parent, False, {}, report)
 
 
@@ -30,9 +29,9 @@ def run_on_slurm(
     study: StudyConfig,
     cells: list[Cell],
     states: dict[str, str],
-    tracker: Any,
+    tracker: Tracker,
     parent: str,
-    options: Any,
+    options: Any,  # runner.execute.RunOptions (execute imports this module)
     tags: dict[str, str],
 ) -> int:
     """Submit the study's array; follow it until no task is queued (or return at once with --detach).

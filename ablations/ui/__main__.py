@@ -19,8 +19,9 @@ import tempfile
 import threading
 import time
 import urllib.request
+from socketserver import ThreadingMixIn
 from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, make_server
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ablations.masking import mask
 from ablations.storage.optuna import open_storage
@@ -106,6 +107,13 @@ def parent_run(uri: str, experiment_id: str | None) -> str | None:
     return found[0].info.run_id if found else None
 
 
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A request per thread: a browser's idle pre-opened connection neither stalls the other requests nor the
+    shutdown on Ctrl-C (wsgiref's own server handles one connection at a time)."""
+
+    daemon_threads = True
+
+
 def start_dashboard(
     study: StudyConfig, port: int, mlflow_base: str, experiment_id: str | None, verbose: bool = False
 ) -> tuple[Any, str]:
@@ -129,7 +137,7 @@ def start_dashboard(
     parent = parent_run(study.tracking, experiment_id)
     app = AblationDashboard(wsgi(open_storage(study.storage_url, create=False)), not study.tune,
                             run_url(parent) if parent else None, run_url)  # fmt: skip
-    server = make_server(HOST, port, app, handler_class=Handler)
+    server = make_server(HOST, port, app, server_class=ThreadingWSGIServer, handler_class=Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://{HOST}:{port}/dashboard"
 
@@ -225,6 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if server is not None:
             server.shutdown()
+            server.server_close()
         if front is not None:
             front.stop()
         if proc is not None:

@@ -117,3 +117,31 @@ def test_progress_is_plain_lines_when_the_output_is_not_a_terminal(finished_stud
     lines = [ln for ln in err.splitlines() if re.match(r"\[\d\d:\d\d:\d\d\] tiny: \d/8 cells done", ln)]
     assert lines and lines[-1].endswith("done") and "8/8 cells done" in lines[-1]
     assert max(len(ln) for ln in err.splitlines()) < 300
+
+
+def test_an_idle_browser_connection_neither_stalls_optuna_dashboard_nor_ctrl_c(finished_study):
+    """Browsers open connections before they send anything: wsgiref's one-connection-at-a-time server stopped
+    answering and Ctrl-C never returned (its shutdown waited on that connection)."""
+    import signal
+    import socket
+    import urllib.request
+
+    root, _ = finished_study
+    proc = subprocess.Popen([sys.executable, "-m", "ablations.ui", "tiny.yaml", "--port", "0", "--optuna",
+                             "--dashboard-port", "0", "--timeout", "300"], cwd=root, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    try:
+        seen, url = [], None
+        while (line := proc.stdout.readline()) and not line.startswith("Ctrl-C"):
+            seen.append(line)
+            if m := re.match(r"optuna-dashboard: (http://127\.0\.0\.1:(\d+)/dashboard)", line):
+                url, port = m.group(1), int(m.group(2))
+        assert url, "".join(seen)[-3000:]
+        with socket.create_connection(("127.0.0.1", port)):  # opened, nothing sent
+            assert urllib.request.urlopen(url, timeout=60).status == 200
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=120) == 0  # the old server never returned here
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
