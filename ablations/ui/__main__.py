@@ -193,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt  # SIGTERM too: the finally below stops the UI's process group
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also where SIGINT came ignored (started in the background by a script)
     try:
         study = load_study(args.study, [], **{"tracking_uri": args.tracking_uri, "storage": args.storage})
     except ConfigError as err:

@@ -65,8 +65,9 @@ def pareto(t: ComparisonTable, path: Path, order: list[str] | None = None) -> Pa
         ax.errorbar(x[i], y[i], yerr=0 if math.isnan(sd[i]) else sd[i], fmt="o", color=palette[r.variant],
                     ms=8 if on else 6, mec="black" if on else "white", capsize=3, zorder=2)  # fmt: skip
         moved = abs(where[i] - y[i]) > 1e-9
+        leader = {"arrowstyle": "-", "lw": 0.5, "color": "0.5", "relpos": (0, 0.5)} if moved else None
         ax.annotate(r.variant, (x[i], y[i]), xytext=(x[i], where[i]), textcoords=beside, fontsize=8, va="center",
-                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5", "relpos": (0, 0.5)} if moved else None)  # fmt: skip
+                    arrowprops=leader)  # fmt: skip
     if log:
         ax.set_xscale("log")
         ax.set_xlim(min(x) / 10 ** (0.05 * reach), max(x) * 10 ** (0.35 * reach))
