@@ -253,3 +253,14 @@ def test_no_reference_and_missing_values(tmp_path):
     assert audio.split(" | ")[2] == "n/a ± n/a"  # audio removed: no value, nothing invented
     dest = render(dest / "runs.csv", out=tmp_path / "r", formats=("md",), reference="audio_only")
     assert "against `audio_only`" in (dest / "table.md").read_text()
+
+
+def test_cost_is_the_median_of_a_variants_cells(tmp_path):
+    # one cell timed beside a busy neighbour (40 ms) does not move the variant's latency
+    runs = unit_runs(_known(), **{"flops_per_clip": lambda v: 1.5e9, "latency_ms_per_clip": 3.25})
+    slow = runs.index[runs["variant"] == "full"][0]
+    runs.loc[slow, "latency_ms_per_clip"] = 40.0
+    dest = render(write_export(tmp_path / "e", runs), out=tmp_path / "r", formats=("md",))
+    table = (dest / "table.md").read_text()
+    assert "Latency (ms/clip): 3.2 for every variant." in table
+    assert "Cost: the variant's median over its cells" in table

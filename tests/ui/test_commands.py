@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -122,10 +125,6 @@ def test_progress_is_plain_lines_when_the_output_is_not_a_terminal(finished_stud
 def test_an_idle_browser_connection_neither_stalls_optuna_dashboard_nor_ctrl_c(finished_study):
     """Browsers open connections before they send anything: wsgiref's one-connection-at-a-time server stopped
     answering and Ctrl-C never returned (its shutdown waited on that connection)."""
-    import signal
-    import socket
-    import urllib.request
-
     root, _ = finished_study
     proc = subprocess.Popen([sys.executable, "-m", "ablations.ui", "tiny.yaml", "--port", "0", "--optuna",
                              "--dashboard-port", "0", "--timeout", "300"], cwd=root, stdout=subprocess.PIPE,

@@ -12,6 +12,7 @@ rate under no effect, the intervals' coverage, the margin each design can declar
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -195,18 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         from ablations.report.statistics.calibration_figures import draw
 
         figures = draw(rows, powers, ROOT / "docs")
-    command = (
-        "python -m ablations.report.statistics.calibrate --write"
-        + "".join(
-            f" {flag} {value}"
-            for flag, value, default in (
-                ("--studies", args.studies, p.get_default("studies")),
-                ("--power-studies", args.power_studies, p.get_default("power_studies")),
-                ("--predictions", args.predictions, None),
-            )
-            if value != default
-        )
-        + "".join(f" --shares {text}" for text in args.shares)
+    # the command as run (the block says how to regenerate it, measured --shares included)
+    command = shlex.join(
+        ["python", "-m", "ablations.report.statistics.calibrate", *(sys.argv[1:] if argv is None else argv)]
     )
     text = report(rows, powers, args.studies, args.power_studies, figures, command)
     if args.write:
